@@ -1,0 +1,96 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-nex",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "NATS", targets: ["NATS"]),
+        .library(name: "NKeys", targets: ["NKeys"]),
+        .library(name: "NATSProtocol", targets: ["NATSProtocol"]),
+        .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
+        .executable(name: "nex-demo", targets: ["nex-demo"]),
+        .executable(name: "nex-bench", targets: ["NexBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure layer: bytes in, values out. No sockets, no clocks.
+        .target(
+            name: "NATSProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "NKeys",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The NATS client on SwiftNIO.
+        .target(
+            name: "NATS",
+            dependencies: [
+                "NATSProtocol",
+                "NKeys",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Starts real nats-server processes for tests and benchmarks.
+        .target(
+            name: "NATSTestSupport",
+            dependencies: ["NKeys"]
+        ),
+        .executableTarget(
+            name: "nex-demo",
+            dependencies: [
+                "NATS",
+                "NATSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "NexBench",
+            dependencies: [
+                "NATS",
+                "NATSTestSupport",
+            ],
+            path: "Benchmarks/NexBench"
+        ),
+        .testTarget(
+            name: "NATSProtocolTests",
+            dependencies: [
+                "NATSProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "NKeysTests",
+            dependencies: ["NKeys", "NATSTestSupport"]
+        ),
+        .testTarget(
+            name: "NATSTests",
+            dependencies: [
+                "NATS",
+                "NATSTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the benchmarks need on a fresh Debian 12 machine.
+# Idempotent: when everything is present it only checks, which takes well under a second.
+set -euo pipefail
+
+APT_PACKAGES=(nats-server libsodium-dev libnats-dev pkg-config openssl ca-certificates python3-venv)
+PIP_PACKAGES=(nats-py nkeys pynacl)
+
+missing_apt=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing_apt+=("$pkg")
+  fi
+done
+if ((${#missing_apt[@]})); then
+  echo "bootstrap: installing apt packages: ${missing_apt[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import nats, nkeys, nacl' 2>/dev/null; then
+  echo "bootstrap: installing pip packages: ${PIP_PACKAGES[*]}"
+  "$PYTHON" -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
+    || "$PYTHON" -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
+fi
