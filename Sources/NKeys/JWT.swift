@@ -17,7 +17,7 @@ public enum JWT {
         var nats: Nats?
     }
 
-    private struct Header: Codable {
+    private struct Header: Decodable {
         var typ: String
         var alg: String
     }
@@ -47,7 +47,8 @@ public enum JWT {
     ///
     /// For JWT kinds this module does not model; prefer ``encode(claims:signer:issuedAt:)``.
     public static func sign(claims: some Encodable, signer: KeyPair) throws(NKeyError) -> String {
-        let header = Base64URL.encode(try json(Header(typ: "JWT", alg: algorithm)))
+        // Fixed bytes in Go's field order: JSONEncoder does not keep key order.
+        let header = Base64URL.encode(Array(#"{"typ":"JWT","alg":"\#(algorithm)"}"#.utf8))
         let body = Base64URL.encode(try json(claims))
         let signingInput = header + "." + body
         let signature = signer.sign(Array(signingInput.utf8))
@@ -103,7 +104,9 @@ public enum JWT {
 
     private static func json(_ value: some Encodable) throws(NKeyError) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted keys make tokens deterministic (JSONEncoder's order is not stable); the server
+        // does not care about order, and the `jti` is computed from Go's order separately.
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         do {
             return Array(try encoder.encode(value))
         } catch {

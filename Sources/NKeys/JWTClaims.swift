@@ -31,7 +31,7 @@ public protocol JWTPayload: Codable, Sendable {
 
 /// A NATS JWT v2 claims set: the standard claims plus the type-specific `nats` payload.
 ///
-/// Serialization follows nats-io/jwt v2: keys in Go's field order, empty values omitted, times as
+/// Serialization follows nats-io/jwt v2 field names: empty values omitted (as Go's `omitempty`), times as
 /// Unix seconds. ``JWT/encode(claims:signer:issuedAt:)`` fills in `iss`, `iat` and `jti`.
 public struct JWTClaims<Payload: JWTPayload>: Sendable {
     /// `jti`: base32 SHA-512/256 of the standard claims; set by ``JWT/encode(claims:signer:issuedAt:)``.

@@ -10,7 +10,9 @@ public let jwtNoLimit: Int64 = -1
 
 /// Publish or subscribe permission: subjects allowed and denied (empty = no restriction).
 public struct JWTPermission: Codable, Sendable, Hashable {
+    /// Subjects (wildcards allowed) that are permitted; empty = everything not denied.
     public var allow: [String]
+    /// Subjects that are refused even if allowed.
     public var deny: [String]
 
     public init(allow: [String] = [], deny: [String] = []) {
@@ -53,8 +55,11 @@ public struct JWTResponsePermission: Codable, Sendable, Hashable {
 
 /// `pub`/`sub`/`resp` permissions of users (and an account's default user permissions).
 public struct JWTPermissions: Codable, Sendable, Hashable {
+    /// `pub`
     public var publish: JWTPermission
+    /// `sub`
     public var subscribe: JWTPermission
+    /// `resp`: allow replying to requests received, even outside `pub`.
     public var response: JWTResponsePermission?
 
     public init(publish: JWTPermission = .init(), subscribe: JWTPermission = .init(), response: JWTResponsePermission? = nil) {
@@ -88,22 +93,39 @@ public struct JWTPermissions: Codable, Sendable, Hashable {
 /// An account's `limits` (nats-io/jwt `OperatorLimits`: NATS, account and JetStream limits).
 /// `-1` is unlimited; for JetStream storage, `0` means JetStream is disabled for the account.
 public struct AccountLimits: Codable, Sendable, Hashable {
+    /// `subs`: subscriptions across the account.
     public var subscriptions: Int64 = jwtNoLimit
+    /// `data`: bytes.
     public var data: Int64 = jwtNoLimit
+    /// `payload`: largest message payload.
     public var payload: Int64 = jwtNoLimit
+    /// `imports`: number of imports.
     public var imports: Int64 = jwtNoLimit
+    /// `exports`: number of exports.
     public var exports: Int64 = jwtNoLimit
+    /// `wildcards`: whether exports may use wildcards.
     public var wildcardExports: Bool = true
+    /// `disallow_bearer`: refuse bearer-token user JWTs.
     public var disallowBearer: Bool = false
+    /// `conn`: client connections.
     public var connections: Int64 = jwtNoLimit
+    /// `leaf`: leaf node connections.
     public var leafNodeConnections: Int64 = jwtNoLimit
+    /// `mem_storage`: JetStream memory bytes (0 = JetStream off unless disk is allowed).
     public var memoryStorage: Int64 = 0
+    /// `disk_storage`: JetStream file bytes.
     public var diskStorage: Int64 = 0
+    /// `streams`: JetStream streams.
     public var streams: Int64 = 0
+    /// `consumer`: JetStream consumers.
     public var consumers: Int64 = 0
+    /// `max_ack_pending` per consumer.
     public var maxAckPending: Int64 = 0
+    /// `mem_max_stream_bytes`: largest memory stream (0 = unlimited).
     public var memoryMaxStreamBytes: Int64 = 0
+    /// `disk_max_stream_bytes`: largest file stream (0 = unlimited).
     public var diskMaxStreamBytes: Int64 = 0
+    /// `max_bytes_required`: streams must declare max bytes.
     public var maxBytesRequired: Bool = false
 
     /// Everything unlimited; JetStream disabled.
