@@ -11,7 +11,8 @@ import Musl
 ///
 /// Each server has a private temporary directory (configuration, log, JetStream store) that
 /// `stop()` removes. A watchdog process kills the server and removes the directory if the test
-/// process dies without stopping it, so no server outlives the tests that started it.
+/// process dies without stopping it, so no server outlives the tests that started it; a server
+/// released without `stop()` is ended the same way (its process is then only reaped at exit).
 ///
 /// ```swift
 /// try await withNATSServer(.init(jetStream: true)) { server in
