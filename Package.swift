@@ -83,6 +83,10 @@ let package = Package(
             dependencies: ["NKeys", "NATSTestSupport"]
         ),
         .testTarget(
+            name: "NATSTestSupportTests",
+            dependencies: ["NATSTestSupport"]
+        ),
+        .testTarget(
             name: "NATSTests",
             dependencies: [
                 "NATS",
