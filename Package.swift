@@ -60,6 +60,7 @@ let package = Package(
                 "NATS",
                 "NATSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -1,0 +1,188 @@
+import DequeModule
+import NATSProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The messages of one subscription, as an async sequence.
+///
+/// Messages arrive in batches (one per socket read) into a bounded buffer; when the consumer falls behind
+/// beyond `subscriptionBufferLimit`, new messages are dropped and a `slowConsumer` event is reported, so
+/// memory never grows without bound. The sequence ends after `unsubscribe()`, `drain()` or when the client
+/// closes; it throws when the client gave up reconnecting.
+public struct NATSSubscription: AsyncSequence, Sendable {
+    public typealias Element = NATSMessage
+
+    let state: SubscriptionState
+    let client: NATSClient
+
+    public var subject: String { state.subject }
+    public var queue: String? { state.queue }
+    public var sid: UInt64 { state.sid }
+
+    /// Messages dropped so far because the buffer was full.
+    public var droppedMessages: Int { state.buffer.withLockedValue { $0.dropped } }
+
+    /// Stops the subscription now; buffered messages are discarded.
+    public func unsubscribe() async throws {
+        try await client.core.unsubscribe(state, after: nil)
+    }
+
+    /// Ends the subscription automatically after `count` messages in total.
+    public func unsubscribe(after count: Int) async throws {
+        try await client.core.unsubscribe(state, after: count)
+    }
+
+    /// Stops receiving new messages, but delivers the ones already received before the sequence ends.
+    public func drain() async throws {
+        try await client.core.drain(state)
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(state: state)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let state: SubscriptionState
+        var local: Deque<NATSMessage> = []
+
+        public mutating func next() async throws -> NATSMessage? {
+            if let message = local.popFirst() { return message }
+            try await state.nextBatch(into: &local)
+            return local.popFirst()
+        }
+    }
+}
+
+/// Shared between the event loop (producer, in batches) and the consumer.
+final class SubscriptionState: Sendable {
+    struct Buffer {
+        var messages: Deque<NATSMessage> = []
+        var bytes = 0
+        var dropped = 0
+        /// True while over the limit, so a slow-consumer event is reported once per episode.
+        var slow = false
+        var waiter: CheckedContinuation<Void, Error>?
+        /// Set when the sequence must end once the buffer is empty (nil = normal end).
+        var finished: Result<Void, NATSError>?
+    }
+
+    enum Kind: Sendable {
+        case messages
+        /// The muxed inbox of `request`.
+        case requests
+    }
+
+    let sid: UInt64
+    let subject: String
+    let queue: String?
+    let kind: Kind
+    let limit: NATSClient.SubscriptionBufferLimit
+    let buffer = NIOLockedValueBox(Buffer())
+
+    /// Event-loop-only bookkeeping: messages of the current read not yet handed to the buffer, how many
+    /// were delivered in total, and the auto-unsubscribe bound.
+    nonisolated(unsafe) var staged: [NATSMessage] = []
+    nonisolated(unsafe) var delivered = 0
+    let maxMessages = NIOLockedValueBox<Int?>(nil)
+
+    init(sid: UInt64, subject: String, queue: String?, kind: Kind, limit: NATSClient.SubscriptionBufferLimit) {
+        self.sid = sid
+        self.subject = subject
+        self.queue = queue
+        self.kind = kind
+        self.limit = limit
+    }
+
+    /// Hands the staged messages to the consumer. Returns how many were dropped for the slow-consumer event
+    /// (0 when none, or when this episode was already reported).
+    func commitStaged() -> Int {
+        let staged = self.staged
+        self.staged.removeAll(keepingCapacity: true)
+        var newlyDropped = 0
+        var report = false
+        let waiter: CheckedContinuation<Void, Error>? = buffer.withLockedValue { buffer in
+            guard buffer.finished == nil else { return nil }
+            for message in staged {
+                let size = message.payload.readableBytes
+                if buffer.messages.count >= limit.messages || buffer.bytes + size > limit.bytes {
+                    newlyDropped += 1
+                    continue
+                }
+                buffer.messages.append(message)
+                buffer.bytes += size
+            }
+            if newlyDropped > 0 {
+                buffer.dropped += newlyDropped
+                if !buffer.slow {
+                    buffer.slow = true
+                    report = true
+                }
+            }
+            let waiter = buffer.waiter
+            buffer.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+        return report ? newlyDropped : 0
+    }
+
+    /// Ends the sequence: immediately (`discardBuffered`) or after the buffered messages.
+    func finish(_ result: Result<Void, NATSError> = .success(()), discardBuffered: Bool) {
+        let waiter: CheckedContinuation<Void, Error>? = buffer.withLockedValue { buffer in
+            if buffer.finished == nil { buffer.finished = result }
+            if discardBuffered {
+                buffer.messages.removeAll()
+                buffer.bytes = 0
+            }
+            let waiter = buffer.waiter
+            buffer.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    var isFinished: Bool { buffer.withLockedValue { $0.finished != nil } }
+
+    /// Moves every buffered message into `local` (which is empty), waiting when there is none.
+    func nextBatch(into local: inout Deque<NATSMessage>) async throws {
+        while true {
+            enum Step { case got, end, fail(NATSError), wait }
+            let step: Step = buffer.withLockedValue { buffer in
+                if !buffer.messages.isEmpty {
+                    swap(&local, &buffer.messages)
+                    buffer.bytes = 0
+                    buffer.slow = false
+                    return .got
+                }
+                switch buffer.finished {
+                case .some(.success): return .end
+                case .some(.failure(let error)): return .fail(error)
+                case .none: return .wait
+                }
+            }
+            switch step {
+            case .got, .end: return
+            case .fail(let error): throw error
+            case .wait: break
+            }
+            try Task.checkCancellation()
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                    let resumeNow = buffer.withLockedValue { buffer -> Bool in
+                        if !buffer.messages.isEmpty || buffer.finished != nil || Task.isCancelled { return true }
+                        buffer.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = buffer.withLockedValue { buffer in
+                    let waiter = buffer.waiter
+                    buffer.waiter = nil
+                    return waiter
+                }
+                waiter?.resume(throwing: CancellationError())
+            }
+        }
+    }
+}
