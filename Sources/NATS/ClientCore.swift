@@ -48,6 +48,10 @@ final class ClientCore: Sendable {
         /// Resolved when the first connect succeeds or fails.
         var firstConnectWaiters: [CheckedContinuation<Void, Error>] = []
         var firstConnectResult: Result<Void, NATSError>?
+        /// Why the last connection ended.
+        var lastDisconnectReason: NATSError?
+        /// Seed servers plus those the cluster announced; walked by the connection loop.
+        var pool: ServerPool<ContinuousClock.Instant>
     }
 
     let eventLoop: EventLoop
@@ -62,7 +66,22 @@ final class ClientCore: Sendable {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.logger = logger
-        self.state = NIOLockedValueBox(State(pending: ByteBufferAllocator().buffer(capacity: 64 * 1024)))
+        let pool = ServerPool<ContinuousClock.Instant>(servers: configuration.servers, reconnect: configuration.reconnect,
+                                                       shuffle: configuration.randomizeServers)
+        self.state = NIOLockedValueBox(State(pending: ByteBufferAllocator().buffer(capacity: 64 * 1024), pool: pool))
+    }
+
+    /// Event loop: INFO while connected — learn cluster members, report lame duck mode.
+    func serverInfoUpdated(_ info: ServerInfo, enteredLameDuck: Bool, server: ServerURL) {
+        let added: [ServerURL] = state.withLockedValue { state in
+            state.connection?.info = info
+            return state.pool.addDiscovered(info.connectURLs ?? [], template: server)
+        }
+        if !added.isEmpty { events.emit(.discoveredServers(added)) }
+        if enteredLameDuck {
+            logger.info("server entered lame duck mode", metadata: ["nats.server": "\(server)"])
+            events.emit(.lameDuckMode(server))
+        }
     }
 
     // MARK: - Publishing
@@ -393,9 +412,10 @@ final class ClientCore: Sendable {
     }
 
     /// The channel closed: PINGs already sent on it will never be answered.
-    func connectionLost(channel: Channel) {
+    func connectionLost(channel: Channel, reason: NATSError) {
         let failed: [CheckedContinuation<Void, Error>] = state.withLockedValue { state in
             guard let connection = state.connection, connection.channel === channel else { return [] }
+            state.lastDisconnectReason = reason
             state.connection = nil
             state.flushScheduled = false
             if case .connected = state.phase { state.phase = .disconnected }

@@ -18,16 +18,13 @@ final class NATSChannelHandler: ChannelInboundHandler {
     private var pingTask: Scheduled<Void>?
     private var handshakeTimeout: Scheduled<Void>?
     /// Why the connection ended, for the `disconnected` event.
-    private(set) var closeReason: NATSError?
+    private var closeReason: NATSError?
     private var established = false
 
     /// sid → target, so the core's lock is taken once per new sid, not per message.
     private var targets: [UInt64: SubscriptionState] = [:]
     private var touched: [SubscriptionState] = []
     private var inboxPrefixLength: Int?
-
-    /// Called on the event loop for INFO updates and server errors while connected.
-    var onInfoUpdated: ((ServerInfo, Bool) -> Void)?
 
     init(core: ClientCore, server: ServerURL, handshake: EventLoopPromise<ServerInfo>) {
         self.core = core
@@ -160,10 +157,11 @@ final class NATSChannelHandler: ChannelInboundHandler {
             handshakeTimeout?.cancel()
             established = true
             core.connectionEstablished(channel: context.channel, info: info, server: server)
+            core.serverInfoUpdated(info, enteredLameDuck: false, server: server)
             schedulePing(on: context.eventLoop)
             handshake.succeed(info)
         case .infoUpdated(let info, let enteredLameDuck):
-            onInfoUpdated?(info, enteredLameDuck)
+            core.serverInfoUpdated(info, enteredLameDuck: enteredLameDuck, server: server)
         case .sendPong:
             var buffer = context.channel.allocator.buffer(capacity: 8)
             buffer.writePong()
@@ -214,7 +212,7 @@ final class NATSChannelHandler: ChannelInboundHandler {
         let reason = closeReason ?? NATSError(.connectionClosed, "the server closed the connection")
         if closeReason == nil { closeReason = reason }
         handshake.fail(reason)
-        if established { core.connectionLost(channel: context.channel) }
+        if established { core.connectionLost(channel: context.channel, reason: reason) }
         context.fireChannelInactive()
     }
 }

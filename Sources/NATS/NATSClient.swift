@@ -120,15 +120,9 @@ public final class NATSClient: Service, Sendable {
 
     /// Closes the connection now; outstanding requests fail, subscriptions end.
     public func close() async {
-        let (channel, wake): (Channel?, EventLoopPromise<Void>?) = runState.withLockedValue { state in
-            state.closeRequested = true
-            let wake = state.wakeUp
-            state.wakeUp = nil
-            return (core.close(error: nil), wake)
-        }
-        wake?.succeed()
-        if let channel { try? await channel.close() }
-        core.events.finish()
+        let channel = core.currentChannel
+        closeNow()
+        try? await channel?.closeFuture.get()
     }
 
     /// Waits for the first successful connection; throws when the first connect failed.
@@ -151,18 +145,42 @@ public final class NATSClient: Service, Sendable {
 
     // MARK: - Service
 
-    /// Connects and keeps the connection alive until `close()`, cancellation or graceful shutdown (which drains).
+    /// Connects and keeps the connection alive until `close()`. Graceful shutdown drains; cancellation closes.
     public func run() async throws {
         let alreadyRunning = runState.withLockedValue { state in
             defer { state.running = true }
             return state.running
         }
         guard !alreadyRunning else { throw NATSError(.invalidConfiguration, "run() called twice") }
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            try await connectionLoop()
-        } onCancelOrGracefulShutdown: {
-            Task { try? await self.drain(timeout: .seconds(5)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await withTaskCancellationHandler {
+                    try await self.connectionLoop()
+                } onCancel: {
+                    self.closeNow()
+                }
+            }
+            group.addTask {
+                try await gracefulShutdown()
+                try await self.drain(timeout: .seconds(10))
+            }
+            // The connection loop ends the group (after close, drain or giving up); the watcher is cancelled.
+            defer { group.cancelAll() }
+            try await group.next()
         }
+    }
+
+    /// Close without waiting: fail outstanding work, close the socket, wake the loop.
+    private func closeNow() {
+        let (channel, wake): (Channel?, EventLoopPromise<Void>?) = runState.withLockedValue { state in
+            state.closeRequested = true
+            let wake = state.wakeUp
+            state.wakeUp = nil
+            return (core.close(error: nil), wake)
+        }
+        wake?.succeed()
+        channel?.close(promise: nil)
+        core.events.finish()
     }
 
     private var isCloseRequested: Bool { runState.withLockedValue { $0.closeRequested } }
@@ -174,14 +192,12 @@ public final class NATSClient: Service, Sendable {
             core.firstConnectFailed(error)
             throw error
         }
-        var pool = ServerPool<ContinuousClock.Instant>(servers: configuration.servers, reconnect: configuration.reconnect,
-                                                       shuffle: configuration.randomizeServers)
         var everConnected = false
         var firstRoundFailures = 0
         var lastError: NATSError?
         while !isCloseRequested {
             let server: ServerURL
-            switch pool.next(now: .now) {
+            switch core.state.withLockedValue({ $0.pool.next(now: .now) }) {
             case .exhausted:
                 let error = NATSError(.noServers, "no server reachable" + (lastError.map { ": \($0.message)" } ?? ""))
                 core.logger.error("giving up connecting", metadata: ["nats.error": "\(error.message)"])
@@ -195,30 +211,14 @@ public final class NATSClient: Service, Sendable {
             }
             if isCloseRequested { break }
             do {
-                let (channel, handler) = try await connect(to: server)
-                pool.connected(server)
+                let channel = try await connect(to: server)
+                core.state.withLockedValue { $0.pool.connected(server) }
                 firstRoundFailures = 0
-                if let urls = core.serverInfo?.connectURLs, !urls.isEmpty {
-                    let added = pool.addDiscovered(urls, template: server)
-                    if !added.isEmpty { core.events.emit(.discoveredServers(added)) }
-                }
                 core.logger.info(everConnected ? "reconnected" : "connected", metadata: ["nats.server": "\(server)"])
                 core.events.emit(everConnected ? .reconnected(server) : .connected(server))
                 everConnected = true
-                let poolBox = NIOLockedValueBox(pool)
-                handler.onInfoUpdated = { [core] info, enteredLameDuck in
-                    if let urls = info.connectURLs {
-                        let added = poolBox.withLockedValue { $0.addDiscovered(urls, template: server) }
-                        if !added.isEmpty { core.events.emit(.discoveredServers(added)) }
-                    }
-                    if enteredLameDuck {
-                        core.logger.info("server entered lame duck mode", metadata: ["nats.server": "\(server)"])
-                        core.events.emit(.lameDuckMode(server))
-                    }
-                }
                 try? await channel.closeFuture.get()
-                pool = poolBox.withLockedValue { $0 }
-                let reason = try await channel.eventLoop.submit { handler.closeReason }.get()
+                let reason = core.state.withLockedValue { $0.lastDisconnectReason }
                 if isCloseRequested { break }
                 core.logger.info("disconnected", metadata: ["nats.server": "\(server)", "nats.reason": "\(reason?.message ?? "closed")"])
                 core.events.emit(.disconnected(server, reason))
@@ -231,11 +231,14 @@ public final class NATSClient: Service, Sendable {
             } catch {
                 let natsError = error as? NATSError ?? NATSError(.connectFailed, "\(error)")
                 lastError = natsError
-                pool.failed(server)
+                let remaining = core.state.withLockedValue { state in
+                    state.pool.failed(server)
+                    return state.pool.servers.count
+                }
                 core.logger.debug("connect attempt failed", metadata: ["nats.server": "\(server)", "nats.error": "\(natsError.message)"])
                 if !everConnected && !configuration.retryOnFailedConnect {
                     firstRoundFailures += 1
-                    if firstRoundFailures >= max(pool.servers.count, 1) || pool.servers.isEmpty {
+                    if firstRoundFailures >= remaining {
                         core.firstConnectFailed(natsError)
                         _ = core.close(error: natsError)
                         core.events.finish()
@@ -247,7 +250,7 @@ public final class NATSClient: Service, Sendable {
     }
 
     /// Dials `server` and completes the handshake (INFO, optional TLS, CONNECT, PING/PONG).
-    private func connect(to server: ServerURL) async throws -> (Channel, NATSChannelHandler) {
+    private func connect(to server: ServerURL) async throws -> Channel {
         let eventLoop = core.eventLoop
         let handshake = eventLoop.makePromise(of: ServerInfo.self)
         let core = self.core
@@ -269,8 +272,7 @@ public final class NATSClient: Service, Sendable {
             try? await channel.close()
             throw error
         }
-        let handler = try await channel.pipeline.handler(type: NATSChannelHandler.self).get()
-        return (channel, handler)
+        return channel
     }
 
     /// Sleeps for the backoff, waking early when the client is closed.

@@ -48,7 +48,7 @@ try await withNATSClient(configuration, logger: logger) { nats in
 
     print("serving demo.echo on \(url) — try: nats --server \(url) request demo.echo hi   (Ctrl-C to stop)")
     let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
             for try await message in echo {
                 if let replyTo = message.replyTo { try await nats.publish("echo: " + message.string, to: replyTo) }
