@@ -16,7 +16,7 @@ run: bootstrap
 
 test: bootstrap
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 4
+	$(SWIFT) test --skip-build
 
 bench: bootstrap
 	$(SWIFT) build -c release --product nex-bench

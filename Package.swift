@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "NATS", targets: ["NATS"]),
+        .library(name: "JetStream", targets: ["JetStream"]),
         .library(name: "NKeys", targets: ["NKeys"]),
         .library(name: "NATSProtocol", targets: ["NATSProtocol"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
@@ -49,6 +50,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // JetStream, Key-Value and Object Store over the NATS client. Never imports anything Nex.
+        .target(
+            name: "JetStream",
+            dependencies: [
+                "NATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Starts real nats-server processes for tests and benchmarks.
         .target(
             name: "NATSTestSupport",
@@ -67,6 +80,7 @@ let package = Package(
             name: "NexBench",
             dependencies: [
                 "NATS",
+                "JetStream",
                 "NATSTestSupport",
             ],
             path: "Benchmarks/NexBench"
@@ -77,6 +91,14 @@ let package = Package(
                 "NATSProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "JetStreamTests",
+            dependencies: [
+                "JetStream",
+                "NATSTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
