@@ -26,8 +26,21 @@ final class ClientCore: Sendable {
     }
 
     struct RequestWaiter {
-        var continuation: CheckedContinuation<NATSMessage, Error>
+        enum Completion {
+            case continuation(CheckedContinuation<NATSMessage, Error>)
+            /// Runs on the event loop; must be quick.
+            case callback(@Sendable (Result<NATSMessage, NATSError>) -> Void)
+        }
+        var completion: Completion
         var timeout: Scheduled<Void>?
+
+        func complete(_ result: Result<NATSMessage, NATSError>) {
+            timeout?.cancel()
+            switch completion {
+            case .continuation(let continuation): continuation.resume(with: result)
+            case .callback(let callback): callback(result)
+            }
+        }
     }
 
     struct State {
@@ -299,44 +312,15 @@ final class ClientCore: Sendable {
     // MARK: - Requests
 
     func request(subject: String, headers: NATSHeaders?, payload: ByteBuffer, timeout: Duration) async throws -> NATSMessage {
-        guard SubjectValidation.isValidSubject(subject) else {
-            throw NATSError(.invalidSubject, "invalid subject '\(subject)'")
-        }
         let tokenBox = NIOLockedValueBox<Substring?>(nil)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<NATSMessage, Error>) in
-                let outcome: Result<(Substring, Bool), NATSError> = state.withLockedValue { state in
-                    let size = payload.readableBytes + (headers?.encodedByteCount ?? 0)
-                    if size > state.maxPayload {
-                        return .failure(NATSError(.maxPayloadExceeded, "message of \(size) bytes exceeds the server's max_payload of \(state.maxPayload) bytes"))
-                    }
-                    switch state.phase {
-                    case .closed: return .failure(NATSError(.connectionClosed, "the client is closed"))
-                    case .draining: return .failure(NATSError(.draining, "the client is draining"))
-                    case .connecting, .disconnected:
-                        if state.pending.readableBytes + size > configuration.reconnectBufferSize {
-                            return .failure(NATSError(.reconnectBufferExceeded, "disconnected and the reconnect buffer is full"))
-                        }
-                    case .connected: break
-                    }
-                    let prefix = self.ensureRequestInbox(&state)
-                    state.nextRequestToken += 1
-                    let token = Substring(String(state.nextRequestToken, radix: 36))
-                    let reply = prefix + token
-                    state.requests[token] = RequestWaiter(continuation: continuation, timeout: nil)
-                    state.pending.writePublish(subject: subject, replyTo: reply, headers: headers, payload: payload)
-                    return .success((token, Self.claimFlush(&state)))
-                }
-                switch outcome {
-                case .failure(let error):
-                    continuation.resume(throwing: error)
-                case .success(let (token, schedule)):
+                do {
+                    let token = try startRequest(subject: subject, headers: headers, payload: payload, timeout: timeout,
+                                                 completion: .continuation(continuation))
                     tokenBox.withLockedValue { $0 = token }
-                    let scheduled = eventLoop.scheduleTask(in: .init(timeout)) {
-                        self.failRequest(token, NATSError(.timeout, "request to '\(subject)' timed out after \(timeout)"))
-                    }
-                    state.withLockedValue { state in state.requests[token]?.timeout = scheduled }
-                    if schedule { scheduleFlush() }
+                } catch {
+                    continuation.resume(throwing: error)
                 }
             }
         } onCancel: {
@@ -344,6 +328,44 @@ final class ClientCore: Sendable {
                 failRequest(token, NATSError(.cancelled, "request cancelled"))
             }
         }
+    }
+
+    /// Registers the reply waiter, queues the PUB with a reply on the shared inbox, arms the timeout.
+    @discardableResult
+    func startRequest(subject: String, headers: NATSHeaders?, payload: ByteBuffer, timeout: Duration,
+                      completion: RequestWaiter.Completion) throws(NATSError) -> Substring {
+        guard SubjectValidation.isValidSubject(subject) else {
+            throw NATSError(.invalidSubject, "invalid subject '\(subject)'")
+        }
+        let outcome: Result<(Substring, Bool), NATSError> = state.withLockedValue { state in
+            let size = payload.readableBytes + (headers?.encodedByteCount ?? 0)
+            if size > state.maxPayload {
+                return .failure(NATSError(.maxPayloadExceeded, "message of \(size) bytes exceeds the server's max_payload of \(state.maxPayload) bytes"))
+            }
+            switch state.phase {
+            case .closed: return .failure(NATSError(.connectionClosed, "the client is closed"))
+            case .draining: return .failure(NATSError(.draining, "the client is draining"))
+            case .connecting, .disconnected:
+                if state.pending.readableBytes + size > configuration.reconnectBufferSize {
+                    return .failure(NATSError(.reconnectBufferExceeded, "disconnected and the reconnect buffer is full"))
+                }
+            case .connected: break
+            }
+            let prefix = self.ensureRequestInbox(&state)
+            state.nextRequestToken += 1
+            let token = Substring(String(state.nextRequestToken, radix: 36))
+            let reply = prefix + token
+            state.requests[token] = RequestWaiter(completion: completion, timeout: nil)
+            state.pending.writePublish(subject: subject, replyTo: reply, headers: headers, payload: payload)
+            return .success((token, Self.claimFlush(&state)))
+        }
+        let (token, schedule) = try outcome.get()
+        let scheduled = eventLoop.scheduleTask(in: .init(timeout)) {
+            self.failRequest(token, NATSError(.timeout, "request to '\(subject)' timed out after \(timeout)"))
+        }
+        state.withLockedValue { state in state.requests[token]?.timeout = scheduled }
+        if schedule { scheduleFlush() }
+        return token
     }
 
     private func ensureRequestInbox(_ state: inout State) -> String {
@@ -361,8 +383,7 @@ final class ClientCore: Sendable {
 
     private func failRequest(_ token: Substring, _ error: NATSError) {
         let waiter = state.withLockedValue { $0.requests.removeValue(forKey: token) }
-        waiter?.timeout?.cancel()
-        waiter?.continuation.resume(throwing: error)
+        waiter?.complete(.failure(error))
     }
 
     /// Event loop: a reply arrived on the request inbox.
@@ -371,11 +392,10 @@ final class ClientCore: Sendable {
         guard subject.utf8.count > inboxPrefixLength else { return }
         let token = subject[subject.utf8.index(subject.startIndex, offsetBy: inboxPrefixLength)...]
         guard let waiter = state.withLockedValue({ $0.requests.removeValue(forKey: token) }) else { return }
-        waiter.timeout?.cancel()
         if message.status == 503 {
-            waiter.continuation.resume(throwing: NATSError(.noResponders, "no responders on the request subject"))
+            waiter.complete(.failure(NATSError(.noResponders, "no responders on the request subject")))
         } else {
-            waiter.continuation.resume(returning: message)
+            waiter.complete(.success(message))
         }
     }
 
@@ -493,10 +513,7 @@ final class ClientCore: Sendable {
         }
         let closed = error ?? NATSError(.connectionClosed, "the client is closed")
         for pong in pongs { pong.resume(throwing: closed) }
-        for request in requests {
-            request.timeout?.cancel()
-            request.continuation.resume(throwing: closed)
-        }
+        for request in requests { request.complete(.failure(closed)) }
         for subscription in subscriptions {
             subscription.finish(error.map { .failure($0) } ?? .success(()), discardBuffered: false)
         }

@@ -59,6 +59,15 @@ public final class NATSClient: Service, Sendable {
                                timeout: timeout ?? core.configuration.requestTimeout)
     }
 
+    /// Sends a request without waiting for the reply: `onReply` runs on the connection's event loop with the
+    /// reply or the error (`timeout`, `noResponders`, `connectionClosed`); keep it short and non-blocking.
+    /// For pipelines such as JetStream async publish, where a task per request would cost more than the request.
+    public func request(_ payload: ByteBuffer, to subject: String, headers: NATSHeaders? = nil, timeout: Duration? = nil,
+                        onReply: @escaping @Sendable (Result<NATSMessage, NATSError>) -> Void) throws(NATSError) {
+        try core.startRequest(subject: subject, headers: headers, payload: payload,
+                              timeout: timeout ?? core.configuration.requestTimeout, completion: .callback(onReply))
+    }
+
     public func request(_ payload: some Collection<UInt8>, to subject: String, headers: NATSHeaders? = nil, timeout: Duration? = nil) async throws -> NATSMessage {
         try await request(ByteBuffer(bytes: payload), to: subject, headers: headers, timeout: timeout)
     }

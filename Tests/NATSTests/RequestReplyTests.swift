@@ -98,4 +98,33 @@ struct RequestReplyTests {
             }
         }
     }
+
+    @Test func callbackRequestsPipelineWithoutWaiting() async throws {
+        try await withNATSServer { server in
+            try await withClient(server) { nats in
+                let service = try await nats.subscribe(to: "svc.pipeline")
+                try await nats.flush()
+                async let responder: Void = Self.respond(nats, on: service, prefix: "")
+                let (results, continuation) = AsyncStream.makeStream(of: Result<NATSMessage, NATSError>.self)
+                for i in 0..<1000 {
+                    try nats.request(ByteBuffer(string: "\(i)"), to: "svc.pipeline") { continuation.yield($0) }
+                }
+                // One to nobody: the callback gets noResponders.
+                try nats.request(ByteBuffer(string: "x"), to: "svc.nobody") { continuation.yield($0) }
+                var replies = Set<String>()
+                var noResponders = 0
+                for await result in results {
+                    switch result {
+                    case .success(let message): replies.insert(message.string)
+                    case .failure(let error): if error.code == .noResponders { noResponders += 1 }
+                    }
+                    if replies.count + noResponders == 1001 { break }
+                }
+                #expect(replies == Set((0..<1000).map { "\($0)" }))
+                #expect(noResponders == 1)
+                try await service.unsubscribe()
+                try await responder
+            }
+        }
+    }
 }
