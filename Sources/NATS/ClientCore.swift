@@ -32,10 +32,10 @@ final class ClientCore: Sendable {
             case callback(@Sendable (Result<NATSMessage, NATSError>) -> Void)
         }
         var completion: Completion
-        var timeout: Scheduled<Void>?
+        var deadline: NIODeadline
+        var subject: String
 
         func complete(_ result: Result<NATSMessage, NATSError>) {
-            timeout?.cancel()
             switch completion {
             case .continuation(let continuation): continuation.resume(with: result)
             case .callback(let callback): callback(result)
@@ -58,6 +58,9 @@ final class ClientCore: Sendable {
         var requestInbox: (prefix: String, state: SubscriptionState)?
         var requests: [Substring: RequestWaiter] = [:]
         var nextRequestToken: UInt64 = 0
+        /// The request-timeout sweep runs on the event loop while requests are recent (see `sweepRequests`).
+        var sweepScheduled = false
+        var lastRequestStart = NIODeadline.now()
         /// Resolved when the first connect succeeds or fails.
         var firstConnectWaiters: [CheckedContinuation<Void, Error>] = []
         var firstConnectResult: Result<Void, NATSError>?
@@ -337,7 +340,7 @@ final class ClientCore: Sendable {
         guard SubjectValidation.isValidSubject(subject) else {
             throw NATSError(.invalidSubject, "invalid subject '\(subject)'")
         }
-        let outcome: Result<(Substring, Bool), NATSError> = state.withLockedValue { state in
+        let outcome: Result<(Substring, Bool, Bool), NATSError> = state.withLockedValue { state in
             let size = payload.readableBytes + (headers?.encodedByteCount ?? 0)
             if size > state.maxPayload {
                 return .failure(NATSError(.maxPayloadExceeded, "message of \(size) bytes exceeds the server's max_payload of \(state.maxPayload) bytes"))
@@ -355,17 +358,50 @@ final class ClientCore: Sendable {
             state.nextRequestToken += 1
             let token = Substring(String(state.nextRequestToken, radix: 36))
             let reply = prefix + token
-            state.requests[token] = RequestWaiter(completion: completion, timeout: nil)
+            let now = NIODeadline.now()
+            state.requests[token] = RequestWaiter(completion: completion, deadline: now + TimeAmount(timeout), subject: subject)
+            state.lastRequestStart = now
             state.pending.writePublish(subject: subject, replyTo: reply, headers: headers, payload: payload)
-            return .success((token, Self.claimFlush(&state)))
+            let startSweep = !state.sweepScheduled
+            state.sweepScheduled = true
+            return .success((token, Self.claimFlush(&state), startSweep))
         }
-        let (token, schedule) = try outcome.get()
-        let scheduled = eventLoop.scheduleTask(in: .init(timeout)) {
-            self.failRequest(token, NATSError(.timeout, "request to '\(subject)' timed out after \(timeout)"))
+        let (token, schedule, startSweep) = try outcome.get()
+        if startSweep {
+            eventLoop.execute { self.scheduleSweep() }
         }
-        state.withLockedValue { state in state.requests[token]?.timeout = scheduled }
         if schedule { scheduleFlush() }
         return token
+    }
+
+    /// Request timeouts: one timer on the event loop sweeps expired requests every `sweepInterval` while
+    /// requests were started within the last second, instead of a timer per request (arming and cancelling a
+    /// timer from another thread costs a wake-up each; pipelined requests would pay it thousands of times).
+    static let sweepInterval = TimeAmount.milliseconds(10)
+
+    private func scheduleSweep() {
+        eventLoop.scheduleTask(in: Self.sweepInterval) { self.sweepRequests() }
+    }
+
+    private func sweepRequests() {
+        let now = NIODeadline.now()
+        let (expired, keepGoing): ([RequestWaiter], Bool) = state.withLockedValue { state in
+            var expired: [RequestWaiter] = []
+            if !state.requests.isEmpty {
+                for (token, waiter) in state.requests where waiter.deadline <= now {
+                    expired.append(waiter)
+                    state.requests[token] = nil
+                }
+            }
+            let keepGoing = !state.requests.isEmpty || now - state.lastRequestStart < .seconds(1)
+            if !keepGoing { state.sweepScheduled = false }
+            if case .closed = state.phase { state.sweepScheduled = false; return (expired, false) }
+            return (expired, keepGoing)
+        }
+        for waiter in expired {
+            waiter.complete(.failure(NATSError(.timeout, "request to '\(waiter.subject)' timed out")))
+        }
+        if keepGoing { scheduleSweep() }
     }
 
     private func ensureRequestInbox(_ state: inout State) -> String {
