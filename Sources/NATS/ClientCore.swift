@@ -267,7 +267,7 @@ final class ClientCore: Sendable {
             guard state.subscriptions[subscription.sid] != nil else { return false }
             if case .closed = state.phase { throw NATSError(.connectionClosed, "the client is closed") }
             if let count {
-                subscription.maxMessages.withLockedValue { $0 = count }
+                subscription.maxMessages.store(count, ordering: .relaxed)
                 state.pending.writeUnsubscribe(sid: subscription.sid, max: count)
             } else {
                 state.subscriptions[subscription.sid] = nil
@@ -451,7 +451,7 @@ final class ClientCore: Sendable {
             var prefix = channel.allocator.buffer(capacity: state.pending.readableBytes + 64 * state.subscriptions.count)
             for (sid, subscription) in state.subscriptions.sorted(by: { $0.key < $1.key }) {
                 prefix.writeSubscribe(sid: sid, subject: subscription.subject, queue: subscription.queue)
-                if let max = subscription.maxMessages.withLockedValue({ $0 }) {
+                if let max = subscription.autoUnsubscribeLimit {
                     prefix.writeUnsubscribe(sid: sid, max: max)
                 }
             }

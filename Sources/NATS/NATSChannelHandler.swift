@@ -104,7 +104,7 @@ final class NATSChannelHandler: ChannelInboundHandler {
                 targets[inbound.sid] = nil
                 return
             }
-            if let max = target.maxMessages.withLockedValue({ $0 }), target.delivered >= max { return }
+            if target.delivered >= target.maxMessages.load(ordering: .relaxed) { return }
             if target.staged.isEmpty { touched.append(target) }
             target.staged.append(message)
             target.delivered += 1
@@ -121,7 +121,7 @@ final class NATSChannelHandler: ChannelInboundHandler {
                 ])
                 core.events.emit(.slowConsumer(subject: subscription.subject, sid: subscription.sid, dropped: dropped))
             }
-            if let max = subscription.maxMessages.withLockedValue({ $0 }), subscription.delivered >= max {
+            if subscription.delivered >= subscription.maxMessages.load(ordering: .relaxed) {
                 targets[subscription.sid] = nil
                 core.removeSubscription(subscription)
             }

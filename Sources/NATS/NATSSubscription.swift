@@ -2,6 +2,7 @@ import DequeModule
 import NATSProtocol
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// The messages of one subscription, as an async sequence.
 ///
@@ -83,7 +84,10 @@ final class SubscriptionState: Sendable {
     /// were delivered in total, and the auto-unsubscribe bound.
     nonisolated(unsafe) var staged: [NATSMessage] = []
     nonisolated(unsafe) var delivered = 0
-    let maxMessages = NIOLockedValueBox<Int?>(nil)
+    /// Auto-unsubscribe bound (`Int.max` = none); read per message on the event loop, so an atomic, not a lock.
+    let maxMessages = Atomic<Int>(.max)
+    /// Mirrors `buffer.finished != nil` for the per-message check on the event loop.
+    private let finishedFlag = Atomic<Bool>(false)
 
     init(sid: UInt64, subject: String, queue: String?, kind: Kind, limit: NATSClient.SubscriptionBufferLimit) {
         self.sid = sid
@@ -130,6 +134,7 @@ final class SubscriptionState: Sendable {
     func finish(_ result: Result<Void, NATSError> = .success(()), discardBuffered: Bool) {
         let waiter: CheckedContinuation<Void, Error>? = buffer.withLockedValue { buffer in
             if buffer.finished == nil { buffer.finished = result }
+            finishedFlag.store(true, ordering: .relaxed)
             if discardBuffered {
                 buffer.messages.removeAll()
                 buffer.bytes = 0
@@ -141,7 +146,13 @@ final class SubscriptionState: Sendable {
         waiter?.resume()
     }
 
-    var isFinished: Bool { buffer.withLockedValue { $0.finished != nil } }
+    var isFinished: Bool { finishedFlag.load(ordering: .relaxed) }
+
+    /// The auto-unsubscribe bound, if one was set.
+    var autoUnsubscribeLimit: Int? {
+        let max = maxMessages.load(ordering: .relaxed)
+        return max == .max ? nil : max
+    }
 
     /// Moves every buffered message into `local` (which is empty), waiting when there is none.
     func nextBatch(into local: inout Deque<NATSMessage>) async throws {
