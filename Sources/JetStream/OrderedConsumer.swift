@@ -77,7 +77,7 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
     }
 
     /// How often the consumer was re-created after a gap or missed heartbeats.
-    public var resets: Int { state.current.withLockedValue { $0.generation } }
+    public var resets: Int { state.current.withLockedValue { $0.generation - 1 } }
 
     /// Deletes the consumer and ends the sequence.
     public func stop() async {
