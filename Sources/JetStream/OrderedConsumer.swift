@@ -43,15 +43,13 @@ extension JetStreamContext {
         try Self.validateName(stream, what: "stream name")
         let filter = try config.filterSubject()
         let inbox = client.newInbox()
-        // One literal subject for deliveries and ticks: the server registers push interest only for a
-        // subscription on the literal deliver subject, not for a wildcard covering it.
+        // A literal subject: the server registers push interest only for a subscription on the literal deliver
+        // subject, not for a wildcard covering it.
         let subscription = try await client.subscribe(to: inbox)
-        let ticker = JetStreamTicker(client: client, subject: inbox, interval: config.idleHeartbeat)
         let state = OrderedConsumer.State(context: self, stream: stream, config: config, filterSubject: filter,
-                                          inbox: inbox, subscription: subscription, ticker: ticker)
+                                          inbox: inbox, subscription: subscription)
         do {
-                let info = try await state.createConsumer(startAfter: nil)
-            ticker.start()
+            let info = try await state.createConsumer(startAfter: nil)
             return OrderedConsumer(state: state, initialPending: info.numPending, initialInfo: info)
         } catch {
             try? await subscription.unsubscribe()
@@ -83,7 +81,6 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
 
     /// Deletes the consumer and ends the sequence.
     public func stop() async {
-        state.ticker.stop()
         let name = state.current.withLockedValue { current in
             current.stopped = true
             return current.name
@@ -109,22 +106,16 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
         let filterSubject: String?
         let inbox: String
         let subscription: NATSSubscription
-        let ticker: JetStreamTicker
         let current = NIOLockedValueBox(Current())
 
         init(context: JetStreamContext, stream: String, config: OrderedConsumerConfig, filterSubject: String?, inbox: String,
-             subscription: NATSSubscription, ticker: JetStreamTicker) {
+             subscription: NATSSubscription) {
             self.context = context
             self.stream = stream
             self.config = config
             self.filterSubject = filterSubject
             self.inbox = inbox
             self.subscription = subscription
-            self.ticker = ticker
-        }
-
-        deinit {
-            ticker.stop()
         }
 
         /// Creates the consumer, starting after `startAfter` when given, else at the configured deliver policy.
@@ -158,7 +149,21 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> JetStreamMessage? {
             let client = state.context.client
-            while let message = try await inner.next() {
+            while true {
+                let message: NATSMessage
+                switch try await inner.next(timeout: state.config.idleHeartbeat) {
+                case .end:
+                    return nil
+                case .timedOut:
+                    // Three heartbeat intervals of silence mean the consumer is gone (deleted, or lost with a
+                    // server): re-create it. A reset that failed (server away) is retried here too.
+                    if needsReset || ContinuousClock.now - lastActivity > state.config.idleHeartbeat * 3 {
+                        await reset()
+                    }
+                    continue
+                case .message(let next):
+                    message = next
+                }
                 let (name, stopped) = state.current.withLockedValue { ($0.name, $0.stopped) }
                 if stopped { return nil }
                 if let status = message.status {
@@ -179,14 +184,7 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
                     }
                     continue
                 }
-                guard let jetStreamMessage = JetStreamMessage(message, client: client) else {
-                    // Not from JetStream: our own tick. Three heartbeat intervals of silence mean the consumer
-                    // is gone (deleted, or lost with a server): re-create it.
-                    if needsReset || ContinuousClock.now - lastActivity > state.config.idleHeartbeat * 3 {
-                        await reset()
-                    }
-                    continue
-                }
+                guard let jetStreamMessage = JetStreamMessage(message, client: client) else { continue }
                 guard jetStreamMessage.metadata.consumer == name else { continue }  // from a previous consumer
                 lastActivity = .now
                 if jetStreamMessage.metadata.consumerSequence != consumerSequence + 1 {
@@ -197,12 +195,10 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
                 streamSequence = jetStreamMessage.metadata.streamSequence
                 return jetStreamMessage
             }
-            state.ticker.stop()
-            return nil
         }
 
         /// Replaces the consumer by one starting right after the last delivered message. When that fails (the
-        /// server is away), the next tick tries again.
+        /// server is away), the next timeout tries again.
         private mutating func reset() async {
             let old = state.current.withLockedValue { current in
                 defer { current.name = nil }

@@ -88,10 +88,8 @@ public struct PullConsumer: Sendable {
         let inbox = client.newInbox()
         let subscription = try await client.subscribe(to: "\(inbox).*")
         let heartbeat = max(min(expires / 4, .seconds(15)), .milliseconds(250))
-        let ticker = JetStreamTicker(client: client, subject: "\(inbox).tick", interval: heartbeat)
         let state = PullMessages.State(consumer: self, subscription: subscription, deliverSubject: "\(inbox).m",
-                                       ticker: ticker, batchSize: batchSize, expires: expires, heartbeat: heartbeat)
-        ticker.start()
+                                       batchSize: batchSize, expires: expires, heartbeat: heartbeat)
         return PullMessages(state: state)
     }
 }
@@ -125,7 +123,6 @@ public struct PullMessages: AsyncSequence, Sendable {
 
     /// Stops pulling and ends the sequence (messages already delivered but not acknowledged get redelivered).
     public func stop() async {
-        state.ticker.stop()
         try? await state.subscription.unsubscribe()
     }
 
@@ -137,24 +134,18 @@ public struct PullMessages: AsyncSequence, Sendable {
         let consumer: PullConsumer
         let subscription: NATSSubscription
         let deliverSubject: String
-        let ticker: JetStreamTicker
         let batchSize: Int
         let expires: Duration
         let heartbeat: Duration
 
-        init(consumer: PullConsumer, subscription: NATSSubscription, deliverSubject: String, ticker: JetStreamTicker,
+        init(consumer: PullConsumer, subscription: NATSSubscription, deliverSubject: String,
              batchSize: Int, expires: Duration, heartbeat: Duration) {
             self.consumer = consumer
             self.subscription = subscription
             self.deliverSubject = deliverSubject
-            self.ticker = ticker
             self.batchSize = batchSize
             self.expires = expires
             self.heartbeat = heartbeat
-        }
-
-        deinit {
-            ticker.stop()
         }
     }
 
@@ -167,8 +158,12 @@ public struct PullMessages: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> JetStreamMessage? {
             if pending <= state.batchSize / 2 { try await pull() }
-            while let message = try await inner.next() {
-                if message.subject == state.ticker.subject {
+            while true {
+                let message: NATSMessage
+                switch try await inner.next(timeout: state.heartbeat) {
+                case .end:
+                    return nil
+                case .timedOut:
                     // Nothing at all (no message, heartbeat or expiry) for longer than a request lives: it was
                     // lost with a server or connection; ask again.
                     if ContinuousClock.now - lastActivity > state.expires + state.heartbeat {
@@ -177,6 +172,8 @@ public struct PullMessages: AsyncSequence, Sendable {
                         try await pull()
                     }
                     continue
+                case .message(let next):
+                    message = next
                 }
                 lastActivity = .now
                 if let status = message.status {
@@ -187,7 +184,6 @@ public struct PullMessages: AsyncSequence, Sendable {
                         if status == 409, let text = message.headers?.statusDescription,
                             text.contains("Consumer Deleted") || text.contains("Consumer is push based")
                         {
-                            state.ticker.stop()
                             throw JetStreamError(.pullTerminated, "pull consumer \(state.consumer.name): \(text)", apiCode: 409)
                         }
                         let released = message.headers?[JetStreamHeader.pendingMessages].flatMap(Int.init) ?? pending
@@ -195,11 +191,9 @@ public struct PullMessages: AsyncSequence, Sendable {
                         if pending <= state.batchSize / 2 { try await pull() }
                         continue
                     case 503:
-                        state.ticker.stop()
                         throw JetStreamError(.notEnabled, "no responders for \(state.consumer.nextSubject): no such consumer, or JetStream is not enabled")
                     case 400...:
                         // e.g. 400 Bad Request: the server rejected the pull itself; pulling again would fail the same way.
-                        state.ticker.stop()
                         let text = message.headers?.statusDescription ?? "status \(status)"
                         throw JetStreamError(.pullTerminated, "pull consumer \(state.consumer.name): \(text)", apiCode: status)
                     default:
@@ -211,8 +205,6 @@ public struct PullMessages: AsyncSequence, Sendable {
                 if pending <= state.batchSize / 2 { try await pull() }
                 return jetStreamMessage
             }
-            state.ticker.stop()
-            return nil
         }
 
         private mutating func pull() async throws {

@@ -253,7 +253,7 @@ final class ClientCore: Sendable {
             let sid = state.nextSID
             state.nextSID += 1
             let subscription = SubscriptionState(sid: sid, subject: subject, queue: queue, kind: .messages,
-                                                 limit: configuration.subscriptionBufferLimit)
+                                                 limit: configuration.subscriptionBufferLimit, eventLoop: eventLoop)
             state.subscriptions[sid] = subscription
             state.pending.writeSubscribe(sid: sid, subject: subject, queue: queue)
             return (subscription, Self.claimFlush(&state))
@@ -410,7 +410,7 @@ final class ClientCore: Sendable {
         let sid = state.nextSID
         state.nextSID += 1
         let inbox = SubscriptionState(sid: sid, subject: prefix + "*", queue: nil, kind: .requests,
-                                      limit: configuration.subscriptionBufferLimit)
+                                      limit: configuration.subscriptionBufferLimit, eventLoop: eventLoop)
         state.subscriptions[sid] = inbox
         state.requestInbox = (prefix, inbox)
         state.pending.writeSubscribe(sid: sid, subject: inbox.subject, queue: nil)

@@ -48,9 +48,26 @@ public struct NATSSubscription: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> NATSMessage? {
             if let message = local.popFirst() { return message }
-            try await state.nextBatch(into: &local)
+            _ = try await state.nextBatch(into: &local, deadline: nil)
             return local.popFirst()
         }
+
+        /// Like `next()`, but gives up waiting after `timeout` — for consumers that must notice silence
+        /// (missed heartbeats, lost pull requests) without a task or a timer message of their own.
+        public mutating func next(timeout: Duration) async throws -> TimedNext {
+            if let message = local.popFirst() { return .message(message) }
+            guard try await state.nextBatch(into: &local, deadline: .now() + TimeAmount(timeout)) else { return .timedOut }
+            return local.popFirst().map { .message($0) } ?? .end
+        }
+    }
+
+    /// The outcome of `AsyncIterator.next(timeout:)`.
+    public enum TimedNext: Sendable {
+        case message(NATSMessage)
+        /// No message within the timeout; the subscription goes on.
+        case timedOut
+        /// The subscription ended.
+        case end
     }
 }
 
@@ -78,6 +95,8 @@ final class SubscriptionState: Sendable {
     let queue: String?
     let kind: Kind
     let limit: NATSClient.SubscriptionBufferLimit
+    /// The connection's event loop, for waits with a timeout.
+    let eventLoop: EventLoop
     let buffer = NIOLockedValueBox(Buffer())
 
     /// Event-loop-only bookkeeping: messages of the current read not yet handed to the buffer, how many
@@ -89,7 +108,9 @@ final class SubscriptionState: Sendable {
     /// Mirrors `buffer.finished != nil` for the per-message check on the event loop.
     private let finishedFlag = Atomic<Bool>(false)
 
-    init(sid: UInt64, subject: String, queue: String?, kind: Kind, limit: NATSClient.SubscriptionBufferLimit) {
+    init(sid: UInt64, subject: String, queue: String?, kind: Kind, limit: NATSClient.SubscriptionBufferLimit,
+         eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
         self.sid = sid
         self.subject = subject
         self.queue = queue
@@ -154,8 +175,9 @@ final class SubscriptionState: Sendable {
         return max == .max ? nil : max
     }
 
-    /// Moves every buffered message into `local` (which is empty), waiting when there is none.
-    func nextBatch(into local: inout Deque<NATSMessage>) async throws {
+    /// Moves every buffered message into `local` (which is empty), waiting when there is none — until
+    /// `deadline` if given. Returns false when the deadline passed with nothing to deliver.
+    func nextBatch(into local: inout Deque<NATSMessage>, deadline: NIODeadline?) async throws -> Bool {
         while true {
             enum Step { case got, end, fail(NATSError), wait }
             let step: Step = buffer.withLockedValue { buffer in
@@ -172,11 +194,12 @@ final class SubscriptionState: Sendable {
                 }
             }
             switch step {
-            case .got, .end: return
+            case .got, .end: return true
             case .fail(let error): throw error
             case .wait: break
             }
             try Task.checkCancellation()
+            if let deadline, deadline <= .now() { return false }
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
                     let resumeNow = buffer.withLockedValue { buffer -> Bool in
@@ -184,7 +207,18 @@ final class SubscriptionState: Sendable {
                         buffer.waiter = continuation
                         return false
                     }
-                    if resumeNow { continuation.resume() }
+                    if resumeNow {
+                        continuation.resume()
+                    } else if let deadline {
+                        // Wakes the waiter at the deadline; the loop above then finds nothing and reports it.
+                        eventLoop.scheduleTask(deadline: deadline) { [buffer] in
+                            let waiter = buffer.withLockedValue { buffer in
+                                defer { buffer.waiter = nil }
+                                return buffer.waiter
+                            }
+                            waiter?.resume()
+                        }
+                    }
                 }
             } onCancel: {
                 let waiter = buffer.withLockedValue { buffer in
