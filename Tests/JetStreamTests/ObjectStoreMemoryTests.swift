@@ -33,6 +33,7 @@ import Testing
                 #expect(put.size == UInt64(Self.objectSize))
                 #expect(put.chunks == 2048)
                 #expect(put.digest == expectedDigest)
+                print("object store memory: put grew RSS by \(putGrowth / 1024) KiB")
                 #expect(putGrowth < Self.limit, "put grew RSS by \(putGrowth / 1024 / 1024) MiB")
 
                 let (received, getGrowth) = try await measuringRSSGrowth {
@@ -46,6 +47,7 @@ import Testing
                 }
                 #expect(received.0 == Self.objectSize)
                 #expect(objectStoreDigestString(received.1) == expectedDigest)
+                print("object store memory: get grew RSS by \(getGrowth / 1024) KiB")
                 #expect(getGrowth < Self.limit, "get grew RSS by \(getGrowth / 1024 / 1024) MiB")
             }
         }
