@@ -130,7 +130,15 @@ public struct ObjectReader: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> ByteBuffer? {
             guard !finished, base != nil else { return nil }
-            guard let message = try await base!.next() else {
+            let next: JetStreamMessage?
+            do {
+                next = try await base!.next()
+            } catch {
+                finished = true
+                await consumer?.stop()
+                throw error
+            }
+            guard let message = next else {
                 finished = true
                 throw ObjectStoreError(
                     .incomplete,

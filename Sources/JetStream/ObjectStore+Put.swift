@@ -92,7 +92,7 @@ extension ObjectStore {
 
     /// Stores `bytes` under `name` (chunked and streamed like any other put).
     @discardableResult
-    public func put(_ name: String, bytes: some Collection<UInt8> & Sendable) async throws -> ObjectInfo {
+    public func put(_ name: String, bytes: some Collection<UInt8>) async throws -> ObjectInfo {
         try await put(ObjectMeta(name: name), data: CollectionChunks(bytes, chunkSize: Self.defaultChunkSize))
     }
 
@@ -145,7 +145,7 @@ struct ChunkPublisher {
 }
 
 /// A collection as a sequence of ByteBuffers of at most `chunkSize` bytes, copied one chunk at a time.
-struct CollectionChunks<Base: Collection<UInt8> & Sendable>: AsyncSequence, Sendable {
+struct CollectionChunks<Base: Collection<UInt8>>: AsyncSequence {
     typealias Element = ByteBuffer
     let base: Base
     let chunkSize: Int

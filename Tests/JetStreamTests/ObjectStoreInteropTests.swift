@@ -6,7 +6,7 @@ import NIOCore
 import Testing
 
 /// nats-py reads what we store and we read what it stores: names, chunking, digests and meta must agree.
-@Suite struct ObjectStoreInteropTests {
+@Suite(.timeLimit(.minutes(2))) struct ObjectStoreInteropTests {
     /// Both sides generate the same bytes: SHA-256 of each 4-byte big-endian counter, concatenated.
     static let pythonPrelude = """
         import asyncio, hashlib, sys, nats

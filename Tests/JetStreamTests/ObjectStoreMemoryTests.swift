@@ -12,7 +12,7 @@ import Testing
 /// running in the same process did earlier, so the growth during this transfer is the meaningful number. Other
 /// suites may run concurrently and add to it, which is why the bound (64 MiB) is generous compared to what
 /// put and get hold by design (a 32-chunk window of 128 KiB, one 1 MiB input piece, the client's buffers).
-@Suite struct ObjectStoreMemoryTests {
+@Suite(.timeLimit(.minutes(2))) struct ObjectStoreMemoryTests {
     static let objectSize = 256 * 1024 * 1024
     static let limit = 64 * 1024 * 1024
 

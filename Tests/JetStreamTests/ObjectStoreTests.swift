@@ -7,7 +7,7 @@ import Testing
 
 /// Object store against a real nats-server: put/get at chunk boundaries, overwrite, delete, list, watch,
 /// names, corruption and links.
-@Suite struct ObjectStoreTests {
+@Suite(.timeLimit(.minutes(2))) struct ObjectStoreTests {
     @Test func putAndGetSmall() async throws {
         try await withObjectStore { _, store in
             let content = Array("hello object store".utf8)
