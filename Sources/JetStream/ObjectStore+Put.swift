@@ -72,7 +72,7 @@ extension ObjectStore {
         }
 
         var info = ObjectInfo(
-            name: meta.name, description: meta.description, headers: meta.headers,
+            name: meta.name, description: meta.description, headers: meta.headers, metadata: meta.metadata,
             options: ObjectMetaOptions(maxChunkSize: chunkSize), bucket: bucket, nuid: nuid, size: size,
             chunks: publisher.sent, digest: ObjectStoreDigest.format(hasher.finalize()))
         do {

@@ -10,13 +10,17 @@ public struct ObjectMeta: Sendable, Hashable {
     public var headers: NATSHeaders?
     /// Bytes per chunk message; `nil` means 128 KiB, the nats.go default.
     public var chunkSize: Int?
+    /// Free-form key/value metadata (`metadata` in newer nats.go; clients that do not know it ignore it).
+    public var metadata: [String: String]?
 
     /// Creates meta for `name`.
-    public init(name: String, description: String? = nil, headers: NATSHeaders? = nil, chunkSize: Int? = nil) {
+    public init(name: String, description: String? = nil, headers: NATSHeaders? = nil, chunkSize: Int? = nil,
+                metadata: [String: String]? = nil) {
         self.name = name
         self.description = description
         self.headers = headers
         self.chunkSize = chunkSize
+        self.metadata = metadata
     }
 }
 
@@ -96,6 +100,8 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
     public var description: String?
     /// Headers stored with the object.
     public var headers: NATSHeaders?
+    /// Free-form key/value metadata, kept as written (also across delete).
+    public var metadata: [String: String]?
     /// Link and chunk size.
     public var options: ObjectMetaOptions
     /// The bucket the meta lives in.
@@ -116,13 +122,15 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
 
     /// Creates info (for tests and for hand-written metas such as links).
     public init(
-        name: String, description: String? = nil, headers: NATSHeaders? = nil, options: ObjectMetaOptions = .init(),
+        name: String, description: String? = nil, headers: NATSHeaders? = nil, metadata: [String: String]? = nil,
+        options: ObjectMetaOptions = .init(),
         bucket: String, nuid: String, size: UInt64 = 0, modified: Date = ObjectInfo.zeroTime, chunks: Int = 0,
         digest: String? = nil, deleted: Bool = false
     ) {
         self.name = name
         self.description = description
         self.headers = headers
+        self.metadata = metadata
         self.options = options
         self.bucket = bucket
         self.nuid = nuid
@@ -142,7 +150,7 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
     public static let zeroTime = Date(timeIntervalSince1970: -62_135_596_800)
 
     enum CodingKeys: String, CodingKey {
-        case name, description, headers, options, bucket, nuid, size, mtime, chunks, digest, deleted
+        case name, description, headers, metadata, options, bucket, nuid, size, mtime, chunks, digest, deleted
     }
 
     public init(from decoder: any Decoder) throws {
@@ -151,6 +159,8 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
         let description = try container.decodeIfPresent(String.self, forKey: .description)
         self.description = (description?.isEmpty ?? true) ? nil : description
         self.headers = try Self.decodeHeaders(container)
+        let metadata = try container.decodeIfPresent([String: String].self, forKey: .metadata)
+        self.metadata = (metadata?.isEmpty ?? true) ? nil : metadata
         self.options = try container.decodeIfPresent(ObjectMetaOptions.self, forKey: .options) ?? .init()
         self.bucket = try container.decodeIfPresent(String.self, forKey: .bucket) ?? ""
         self.nuid = try container.decodeIfPresent(String.self, forKey: .nuid) ?? ""
@@ -174,6 +184,7 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
             for field in headers { map[field.name, default: []].append(field.value) }
             try container.encode(map, forKey: .headers)
         }
+        if let metadata, !metadata.isEmpty { try container.encode(metadata, forKey: .metadata) }
         if !options.isEmpty { try container.encode(options, forKey: .options) }
         try container.encode(bucket, forKey: .bucket)
         try container.encode(nuid, forKey: .nuid)

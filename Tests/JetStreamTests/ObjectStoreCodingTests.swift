@@ -80,13 +80,14 @@ import Testing
         headers.append("a", for: "X-Tag")
         headers.append("b", for: "X-Tag")
         let info = ObjectInfo(
-            name: "report.pdf", description: "quarterly", headers: headers,
+            name: "report.pdf", description: "quarterly", headers: headers, metadata: ["owner": "ops"],
             options: ObjectMetaOptions(maxChunkSize: 131_072), bucket: "files", nuid: "NUID123", size: 5,
             chunks: 1, digest: "SHA-256=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(info)) as? [String: Any])
         #expect(object["name"] as? String == "report.pdf")
         #expect(object["description"] as? String == "quarterly")
         #expect(object["headers"] as? [String: [String]] == ["X-Tag": ["a", "b"]])
+        #expect(object["metadata"] as? [String: String] == ["owner": "ops"])
         #expect((object["options"] as? [String: Any])?["max_chunk_size"] as? Int == 131_072)
         #expect((object["options"] as? [String: Any])?["link"] == nil)
         #expect(object["bucket"] as? String == "files")
@@ -100,7 +101,7 @@ import Testing
         let marker = ObjectInfo(name: "gone", bucket: "files", nuid: "N", deleted: true)
         let markerObject = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(marker)) as? [String: Any])
         #expect(markerObject["deleted"] as? Bool == true)
-        for absent in ["description", "headers", "options", "digest"] {
+        for absent in ["description", "headers", "metadata", "options", "digest"] {
             #expect(markerObject[absent] == nil, "\(absent)")
         }
         #expect(markerObject["size"] as? Int == 0)
@@ -108,12 +109,13 @@ import Testing
 
     @Test func decodesWhatNatsGoAndNatsPyWrite() throws {
         let go = """
-            {"name":"a/b","headers":{"X-One":["1"]},"options":{"link":{"bucket":"other","name":"target"}},\
+            {"name":"a/b","headers":{"X-One":["1"]},"metadata":{"k":"v"},"options":{"link":{"bucket":"other","name":"target"}},\
             "bucket":"files","nuid":"N1","size":0,"mtime":"0001-01-01T00:00:00Z","chunks":0}
             """
         let link = try JSONDecoder().decode(ObjectInfo.self, from: Data(go.utf8))
         #expect(link.name == "a/b")
         #expect(link.headers?["X-One"] == "1")
+        #expect(link.metadata == ["k": "v"])
         #expect(link.link == ObjectLink(bucket: "other", name: "target"))
         #expect(link.isLink)
         #expect(link.digest == nil)

@@ -63,7 +63,8 @@ import Testing
             let content = objectStorePattern(count: 5 * 1024 * 1024 + 17, seed: 7)
             var headers = NATSHeaders()
             headers["X-Kind"] = "pattern"
-            let meta = ObjectMeta(name: "five/mebibytes.bin", description: "test data", headers: headers)
+            let meta = ObjectMeta(
+                name: "five/mebibytes.bin", description: "test data", headers: headers, metadata: ["origin": "test"])
             let put = try await store.put(meta, data: CollectionChunksForTests(content, pieceSize: 100_000))
             #expect(put.chunks == 41)
             #expect(put.digest == objectStoreDigest(content))
@@ -71,6 +72,7 @@ import Testing
             let reader = try await store.get("five/mebibytes.bin")
             #expect(reader.info.description == "test data")
             #expect(reader.info.headers?["X-Kind"] == "pattern")
+            #expect(reader.info.metadata == ["origin": "test"])
             var received: [UInt8] = []
             var chunkSizes: [Int] = []
             for try await chunk in reader {
