@@ -50,7 +50,8 @@ extension ObjectStore {
     public func getBytes(_ name: String) async throws -> [UInt8] {
         let reader = try await get(name)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(clamping: reader.info.size))
+        // The size comes from the meta, which anyone may have written: reserve, but not blindly.
+        bytes.reserveCapacity(Int(clamping: min(reader.info.size, 64 * 1024 * 1024)))
         for try await chunk in reader {
             bytes.append(contentsOf: chunk.readableBytesView)
         }
