@@ -197,6 +197,11 @@ public struct PullMessages: AsyncSequence, Sendable {
                     case 503:
                         state.ticker.stop()
                         throw JetStreamError(.notEnabled, "no responders for \(state.consumer.nextSubject): no such consumer, or JetStream is not enabled")
+                    case 400...:
+                        // e.g. 400 Bad Request: the server rejected the pull itself; pulling again would fail the same way.
+                        state.ticker.stop()
+                        let text = message.headers?.statusDescription ?? "status \(status)"
+                        throw JetStreamError(.pullTerminated, "pull consumer \(state.consumer.name): \(text)", apiCode: status)
                     default:
                         continue
                     }
