@@ -32,7 +32,7 @@ import Testing
             let script = Self.pythonPrelude + """
 
                 async def main():
-                    nc = await nats.connect(sys.argv[1])
+                    nc = await nats.connect(sys.argv[1], connect_timeout=10)
                     js = nc.jetstream()
                     obs = await js.create_object_store("pyfiles")
                     info = await obs.put("dir/py object.bin", content(int(sys.argv[2])))
@@ -46,7 +46,7 @@ import Testing
             let lines = result.stdout.split(separator: "\n").map(String.init)
             try #require(lines.count == 2, "\(result.stdout)")
 
-            try await withNATSClient(try .init(url: server.url)) { client in
+            try await withNATSClient(try objectStoreClientConfiguration(server)) { client in
                 let store = try await JetStreamContext(client: client).objectStore("pyfiles")
                 let info = try await store.info("dir/py object.bin")
                 #expect(info.digest == lines[0])
@@ -66,7 +66,7 @@ import Testing
         let size = 5 * 1024 * 1024 + 54_321
         try await withNATSServer(.init(jetStream: true)) { server in
             let expected = Self.content(count: size)
-            let put = try await withNATSClient(try .init(url: server.url)) { client in
+            let put = try await withNATSClient(try objectStoreClientConfiguration(server)) { client in
                 let store = try await JetStreamContext(client: client).createObjectStore(.init(bucket: "swiftfiles"))
                 var headers = NATSHeaders()
                 headers["X-Origin"] = "swift"
@@ -79,7 +79,7 @@ import Testing
             let script = Self.pythonPrelude + """
 
                 async def main():
-                    nc = await nats.connect(sys.argv[1])
+                    nc = await nats.connect(sys.argv[1], connect_timeout=10)
                     js = nc.jetstream()
                     obs = await js.object_store("swiftfiles")
                     result = await obs.get("dir/swift object.bin")

@@ -281,7 +281,7 @@ import Testing
 
     @Test func statusAndBucketLifecycle() async throws {
         try await withNATSServer(.init(jetStream: true)) { server in
-            try await withNATSClient(try .init(url: server.url)) { client in
+            try await withNATSClient(try objectStoreClientConfiguration(server)) { client in
                 let js = JetStreamContext(client: client)
                 var config = ObjectStoreConfig(bucket: "configured")
                 config.description = "for status"
@@ -318,7 +318,7 @@ import Testing
 /// A server with JetStream, a connected client, and a bucket "files".
 func withObjectStore(_ body: (JetStreamContext, ObjectStore) async throws -> Void) async throws {
     try await withNATSServer(.init(jetStream: true)) { server in
-        try await withNATSClient(try .init(url: server.url)) { client in
+        try await withNATSClient(try objectStoreClientConfiguration(server)) { client in
             let js = JetStreamContext(client: client)
             let store = try await js.createObjectStore(.init(bucket: "files"))
             try await body(js, store)
@@ -406,4 +406,12 @@ struct CollectionChunksForTests: AsyncSequence, Sendable {
             return ByteBuffer(bytes: bytes[offset..<end])
         }
     }
+}
+
+/// A client configuration for `server` that tolerates a loaded machine (suites run concurrently, each with
+/// its own nats-server; the default 2 s handshake timeout was seen to expire).
+func objectStoreClientConfiguration(_ server: NATSServer) throws -> NATSClient.Configuration {
+    var configuration = try NATSClient.Configuration(url: server.url)
+    configuration.connectTimeout = .seconds(10)
+    return configuration
 }
