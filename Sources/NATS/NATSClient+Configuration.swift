@@ -41,7 +41,7 @@ extension NATSClient {
             self.authentication = authentication
             self.tls = tls
             self.echo = true
-            self.connectTimeout = .seconds(2)
+            self.connectTimeout = .seconds(5)
             self.pingInterval = .seconds(120)
             self.maxPingsOutstanding = 2
             self.reconnect = Reconnect()

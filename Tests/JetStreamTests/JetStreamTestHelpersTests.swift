@@ -8,7 +8,7 @@ func coreTestConfiguration(_ urls: [String]) throws -> NATSClient.Configuration 
     configuration.reconnect.wait = .milliseconds(50)
     configuration.reconnect.jitter = .milliseconds(10)
     configuration.reconnect.maxAttemptsPerServer = nil
-    configuration.connectTimeout = .seconds(2)
+    configuration.connectTimeout = .seconds(10)
     return configuration
 }
 

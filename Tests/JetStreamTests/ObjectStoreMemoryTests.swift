@@ -94,7 +94,7 @@ struct MemoryReport: Codable {
 func runChild(
     _ executable: String, arguments: [String], environment: [String: String], output: URL, timeout: Duration = .seconds(90)
 ) async throws -> Int32 {
-    FileManager.default.createFile(atPath: output.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
     let handle = try FileHandle(forWritingTo: output)
     defer { try? handle.close() }
     let process = Process()

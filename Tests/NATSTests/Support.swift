@@ -9,7 +9,7 @@ func testConfiguration(_ urls: String...) throws -> NATSClient.Configuration {
     configuration.reconnect.wait = .milliseconds(50)
     configuration.reconnect.jitter = .milliseconds(10)
     configuration.reconnect.maxAttemptsPerServer = nil
-    configuration.connectTimeout = .seconds(2)
+    configuration.connectTimeout = .seconds(10)
     configuration.randomizeServers = false
     return configuration
 }
