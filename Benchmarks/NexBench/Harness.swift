@@ -224,8 +224,9 @@ enum ProcessRunner {
     private static let watchdogQueue = DispatchQueue(label: "nex-bench.subprocess-watchdog")
 
     /// Kills a process that outlives its timeout. Process is not Sendable, but `isRunning` and
-    /// `processIdentifier` are safe from any thread, and the lock orders firing against disarming
-    /// (the process cannot be reaped, and its pid reused, before `disarm()` runs).
+    /// `processIdentifier` are safe from any thread, and the lock orders firing against disarming.
+    /// (Foundation reaps the child on its own thread, so a pid could in theory be reused between
+    /// the `isRunning` check and the kill; the window is a few instructions long.)
     private final class Watchdog: @unchecked Sendable {
         private let process: Process
         private let lock = NSLock()
