@@ -82,6 +82,7 @@ let package = Package(
                 "NATS",
                 "JetStream",
                 "NATSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/NexBench"
         ),
