@@ -19,11 +19,13 @@ final class NATSChannelHandler: ChannelInboundHandler {
     private var handshakeTimeout: Scheduled<Void>?
     /// Why the connection ended, for the `disconnected` event.
     private var closeReason: NATSError?
-    private var established = false
+    @exclusivity(unchecked) private var established = false
 
     /// sid → target, so the core's lock is taken once per new sid, not per message.
-    private var targets: [UInt64: SubscriptionState] = [:]
-    private var touched: [SubscriptionState] = []
+    @exclusivity(unchecked) private var targets: [UInt64: SubscriptionState] = [:]
+    @exclusivity(unchecked) private var touched: [SubscriptionState] = []
+    /// The target of the previous message: consecutive messages mostly share a subscription.
+    @exclusivity(unchecked) private var lastTarget: SubscriptionState?
     private var inboxPrefixLength: Int?
 
     init(core: ClientCore, server: ServerURL, handshake: EventLoopPromise<ServerInfo>) {
@@ -86,12 +88,16 @@ final class NATSChannelHandler: ChannelInboundHandler {
     private func route(_ inbound: InboundMessage) {
         guard established else { return }
         let target: SubscriptionState
-        if let known = targets[inbound.sid] {
+        if let last = lastTarget, last.sid == inbound.sid {
+            target = last
+        } else if let known = targets[inbound.sid] {
             target = known
+            lastTarget = known
         } else {
             guard let found = core.subscription(for: inbound.sid) else { return }
             targets[inbound.sid] = found
             target = found
+            lastTarget = found
         }
         let message = NATSMessage(subject: inbound.subject, replyTo: inbound.replyTo, headers: inbound.headers,
                                   payload: inbound.payload)
@@ -102,6 +108,7 @@ final class NATSChannelHandler: ChannelInboundHandler {
         case .messages:
             if target.isFinished {
                 targets[inbound.sid] = nil
+                lastTarget = nil
                 return
             }
             if target.delivered >= target.maxMessages.load(ordering: .relaxed) { return }
@@ -123,6 +130,7 @@ final class NATSChannelHandler: ChannelInboundHandler {
             }
             if subscription.delivered >= subscription.maxMessages.load(ordering: .relaxed) {
                 targets[subscription.sid] = nil
+                lastTarget = nil
                 core.removeSubscription(subscription)
             }
         }

@@ -101,8 +101,8 @@ final class SubscriptionState: Sendable {
 
     /// Event-loop-only bookkeeping: messages of the current read not yet handed to the buffer, how many
     /// were delivered in total, and the auto-unsubscribe bound.
-    nonisolated(unsafe) var staged: [NATSMessage] = []
-    nonisolated(unsafe) var delivered = 0
+    @exclusivity(unchecked) nonisolated(unsafe) var staged: [NATSMessage] = []
+    @exclusivity(unchecked) nonisolated(unsafe) var delivered = 0
     /// Auto-unsubscribe bound (`Int.max` = none); read per message on the event loop, so an atomic, not a lock.
     let maxMessages = Atomic<Int>(.max)
     /// Mirrors `buffer.finished != nil` for the per-message check on the event loop.
