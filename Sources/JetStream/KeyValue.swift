@@ -232,7 +232,7 @@ public struct KeyValue: Sendable {
     /// Removes the data of deleted and purged keys. Markers older than `olderThan` are removed too; younger
     /// ones are kept (alone) so that watchers and `create` still see the delete. A negative `olderThan` removes
     /// every marker.
-    public func purgeDeletes(olderThan: Duration = .minutes(30)) async throws {
+    public func purgeDeletes(olderThan: Duration = .seconds(30 * 60)) async throws {
         let watcher = try await watch()
         let markers = try await watcher.collectInitialValues().filter { $0.operation != .put }
         let limit = olderThan < .zero ? nil : Date(timeIntervalSinceNow: -olderThan.timeInterval)

@@ -81,7 +81,7 @@ struct KeyValueInteropTests {
         try await withKeyValueServer { js, server in
             let kv = try await js.createKeyValue(.init(bucket: "shared"))
             try await kv.put("before", "1")
-            try await withKeyValueEvents(try await kv.watch()) { events in
+            try await withKeyValueEvents(try await kv.watch()) { events async throws in
                 #expect(try await events.wait(count: 2).map(\.summary) == ["before=1", "done"])
                 let script = """
                 import asyncio, sys, nats

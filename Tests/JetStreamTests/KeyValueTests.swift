@@ -238,7 +238,7 @@ struct KeyValueTests {
             try await kv.put("a", "a1")
             try await kv.put("a", "a2")
             try await kv.put("b", "b1")
-            try await withKeyValueEvents(try await kv.watch()) { events in
+            try await withKeyValueEvents(try await kv.watch()) { events async throws in
                 let initial = try await events.wait(count: 3)
                 // Latest value per key only, then the marker.
                 #expect(initial.map(\.summary) == ["a=a2", "b=b1", "done"])
@@ -256,7 +256,7 @@ struct KeyValueTests {
     @Test func watchOfAnEmptyBucketSignalsDoneFirst() async throws {
         try await withKeyValueServer { js, _ in
             let kv = try await js.createKeyValue(.init(bucket: "empty"))
-            try await withKeyValueEvents(try await kv.watch()) { events in
+            try await withKeyValueEvents(try await kv.watch()) { events async throws in
                 #expect(try await events.wait(count: 1).map(\.summary) == ["done"])
                 try await kv.put("first", "1")
                 #expect(try await events.wait(count: 2).map(\.summary) == ["done", "first=1"])
@@ -270,15 +270,15 @@ struct KeyValueTests {
             try await kv.put("users.alice", "1")
             try await kv.put("groups.admins", "1")
             try await kv.put("users.bob.profile", "1")
-            try await withKeyValueEvents(try await kv.watch("users.*")) { events in
+            try await withKeyValueEvents(try await kv.watch("users.*")) { events async throws in
                 #expect(try await events.wait(count: 2).map(\.summary) == ["users.alice=1", "done"])
                 try await kv.put("groups.admins", "2")
                 try await kv.put("users.bob.profile", "2")
                 try await kv.put("users.carol", "1")
                 #expect(try await events.wait(count: 3).map(\.summary).last == "users.carol=1")
-                #expect(try await events.snapshot().count == 3)
+                #expect(await events.snapshot().count == 3)
             }
-            try await withKeyValueEvents(try await kv.watch("users.>")) { events in
+            try await withKeyValueEvents(try await kv.watch("users.>")) { events async throws in
                 let initial = try await events.wait(count: 4).map(\.summary)
                 #expect(initial == ["users.alice=1", "users.bob.profile=2", "users.carol=1", "done"])
             }
@@ -293,21 +293,21 @@ struct KeyValueTests {
             try await kv.put("gone", "x")
             try await kv.delete("gone")
 
-            try await withKeyValueEvents(try await kv.watch(includeHistory: true)) { events in
+            try await withKeyValueEvents(try await kv.watch(includeHistory: true)) { events async throws in
                 #expect(try await events.wait(count: 5).map(\.summary) == ["k=v1", "k=v2", "gone=x", "gone:delete", "done"])
             }
-            try await withKeyValueEvents(try await kv.watch(ignoreDeletes: true)) { events in
+            try await withKeyValueEvents(try await kv.watch(ignoreDeletes: true)) { events async throws in
                 #expect(try await events.wait(count: 2).map(\.summary) == ["k=v2", "done"])
                 try await kv.delete("k")
                 try await kv.put("new", "n")
                 #expect(try await events.wait(count: 3).map(\.summary).last == "new=n")
             }
-            try await withKeyValueEvents(try await kv.watch(updatesOnly: true)) { events in
+            try await withKeyValueEvents(try await kv.watch(updatesOnly: true)) { events async throws in
                 #expect(try await events.wait(count: 1).map(\.summary) == ["done"])
                 try await kv.put("k", "v3")
                 #expect(try await events.wait(count: 2).map(\.summary) == ["done", "k=v3"])
             }
-            try await withKeyValueEvents(try await kv.watch("k", metaOnly: true)) { events in
+            try await withKeyValueEvents(try await kv.watch("k", metaOnly: true)) { events async throws in
                 let first = try await events.wait(count: 2)
                 guard case .entry(let entry) = first[0] else {
                     Issue.record("expected an entry, got \(first[0])")
