@@ -43,12 +43,14 @@ extension JetStreamContext {
         try Self.validateName(stream, what: "stream name")
         let filter = try config.filterSubject()
         let inbox = client.newInbox()
-        let subscription = try await client.subscribe(to: "\(inbox).*")
-        let ticker = JetStreamTicker(client: client, subject: "\(inbox).tick", interval: config.idleHeartbeat)
+        // One literal subject for deliveries and ticks: the server registers push interest only for a
+        // subscription on the literal deliver subject, not for a wildcard covering it.
+        let subscription = try await client.subscribe(to: inbox)
+        let ticker = JetStreamTicker(client: client, subject: inbox, interval: config.idleHeartbeat)
         let state = OrderedConsumer.State(context: self, stream: stream, config: config, filterSubject: filter,
                                           inbox: inbox, subscription: subscription, ticker: ticker)
         do {
-            let info = try await state.createConsumer(startAfter: nil)
+                let info = try await state.createConsumer(startAfter: nil)
             ticker.start()
             return OrderedConsumer(state: state, initialPending: info.numPending, initialInfo: info)
         } catch {
@@ -97,7 +99,6 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
     final class State: Sendable {
         struct Current {
             var name: String?
-            var deliverSubject = ""
             var generation = 0
             var stopped = false
         }
@@ -126,17 +127,14 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
             ticker.stop()
         }
 
-        /// Creates the consumer on a fresh deliver subject (so stragglers of the previous one are told apart),
-        /// starting after `startAfter` when given, else at the configured deliver policy.
+        /// Creates the consumer, starting after `startAfter` when given, else at the configured deliver policy.
+        /// Stragglers of a previous consumer on the same deliver subject are told apart by the consumer name in
+        /// their ack subject.
         func createConsumer(startAfter streamSequence: UInt64?) async throws -> ConsumerInfo {
-            let deliverSubject = current.withLockedValue { current in
-                current.generation += 1
-                current.deliverSubject = "\(inbox).\(current.generation)"
-                return current.deliverSubject
-            }
+            current.withLockedValue { $0.generation += 1 }
             var consumer = ConsumerConfig(deliverPolicy: config.deliverPolicy, ackPolicy: .none, filterSubject: filterSubject)
             if let streamSequence { consumer.deliverPolicy = .byStartSequence(streamSequence + 1) }
-            consumer.deliverSubject = deliverSubject
+            consumer.deliverSubject = inbox
             consumer.flowControl = true
             consumer.idleHeartbeat = config.idleHeartbeat
             consumer.memoryStorage = true
@@ -161,16 +159,9 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
         public mutating func next() async throws -> JetStreamMessage? {
             let client = state.context.client
             while let message = try await inner.next() {
-                let (name, deliverSubject, stopped) = state.current.withLockedValue { ($0.name, $0.deliverSubject, $0.stopped) }
+                let (name, stopped) = state.current.withLockedValue { ($0.name, $0.stopped) }
                 if stopped { return nil }
-                if message.subject == state.ticker.subject {
-                    if needsReset || ContinuousClock.now - lastActivity > state.config.idleHeartbeat * 3 {
-                        await reset()
-                    }
-                    continue
-                }
                 if let status = message.status {
-                    guard message.subject == deliverSubject else { continue }  // from a previous consumer
                     lastActivity = .now
                     if status == 100 {
                         if let reply = message.replyTo {
@@ -188,9 +179,15 @@ public struct OrderedConsumer: AsyncSequence, Sendable {
                     }
                     continue
                 }
-                guard let jetStreamMessage = JetStreamMessage(message, client: client),
-                    jetStreamMessage.metadata.consumer == name
-                else { continue }
+                guard let jetStreamMessage = JetStreamMessage(message, client: client) else {
+                    // Not from JetStream: our own tick. Three heartbeat intervals of silence mean the consumer
+                    // is gone (deleted, or lost with a server): re-create it.
+                    if needsReset || ContinuousClock.now - lastActivity > state.config.idleHeartbeat * 3 {
+                        await reset()
+                    }
+                    continue
+                }
+                guard jetStreamMessage.metadata.consumer == name else { continue }  // from a previous consumer
                 lastActivity = .now
                 if jetStreamMessage.metadata.consumerSequence != consumerSequence + 1 {
                     await reset()

@@ -28,7 +28,7 @@ public struct PullConsumer: Sendable {
     /// Returns early when the batch is complete, or when the server ends the request (status 404 no messages,
     /// 408 expired, 409); returns what arrived so far (possibly nothing) when `expires` passes.
     /// - Throws: `.pullTerminated` for a 409 before any message (e.g. the consumer was deleted);
-    ///   `.consumerNotFound`-like `.notEnabled` when nobody serves the consumer.
+    ///   `.consumerNotFound` when the server never answered because there is no such consumer.
     public func fetch(batch: Int, expires: Duration = .seconds(5)) async throws -> [JetStreamMessage] {
         guard batch > 0 else { throw JetStreamError(.invalidArgument, "batch must be positive") }
         try JetStreamContext.validateName(stream, what: "stream name")
@@ -36,12 +36,12 @@ public struct PullConsumer: Sendable {
         let inbox = client.newInbox()
         let nextSubject = self.nextSubject
         let client = self.client
-        return try await client.withSubscription(to: inbox) { subscription in
+        let messages = try await client.withSubscription(to: inbox) { subscription in
             let request = PullRequest(batch: batch, expires: expires)
             try await client.publish(try APICoding.encode(request), to: nextSubject, reply: inbox)
             // The server ends the request itself at `expires`; the local deadline only covers a server that went away.
             let deadline = ContinuousClock.now.advanced(by: expires + .seconds(1))
-            return try await withThrowingTaskGroup(of: Void.self) { group in
+            return try await withThrowingTaskGroup(of: Void.self) { group -> [JetStreamMessage]? in
                 group.addTask {
                     try await Task.sleep(until: deadline)
                     try? await subscription.drain()
@@ -68,9 +68,14 @@ public struct PullConsumer: Sendable {
                     messages.append(jetStreamMessage)
                     if messages.count == batch { return messages }
                 }
-                return messages
+                return messages.isEmpty ? nil : messages
             }
         }
+        if let messages { return messages }
+        // Neither messages nor a status before the local deadline: a pull request to a consumer that does not
+        // exist is silently dropped by the server, so say so instead of returning an empty batch.
+        _ = try await info()
+        return []
     }
 
     /// A continuous sequence of messages: keeps pull requests of up to `batchSize` outstanding, asking for more
@@ -192,6 +197,11 @@ public struct PullMessages: AsyncSequence, Sendable {
                     case 503:
                         state.ticker.stop()
                         throw JetStreamError(.notEnabled, "no responders for \(state.consumer.nextSubject): no such consumer, or JetStream is not enabled")
+                    case 400...:
+                        // e.g. 400 Bad Request: the server rejected the pull itself; pulling again would fail the same way.
+                        state.ticker.stop()
+                        let text = message.headers?.statusDescription ?? "status \(status)"
+                        throw JetStreamError(.pullTerminated, "pull consumer \(state.consumer.name): \(text)", apiCode: status)
                     default:
                         continue
                     }

@@ -129,7 +129,9 @@ struct JetStreamConsumerTests {
         try await withCoreJetStream { js, _ in
             _ = try await js.createStream(StreamConfig(name: "E", subjects: ["e"]))
             let consumer = js.pullConsumer(stream: "E", name: "missing")
-            await #expect { try await consumer.fetch(batch: 1, expires: .seconds(1)) } throws: { $0 is JetStreamError }
+            await #expect { try await consumer.fetch(batch: 1, expires: .seconds(1)) } throws: {
+                ($0 as? JetStreamError)?.code == .consumerNotFound
+            }
         }
     }
 
