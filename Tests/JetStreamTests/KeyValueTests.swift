@@ -126,13 +126,14 @@ struct KeyValueTests {
 
     @Test func ttlExpiresValues() async throws {
         try await withKeyValueServer { js, _ in
-            let kv = try await js.createKeyValue(.init(bucket: "ttl", ttl: .seconds(1)))
+            // A TTL long enough that a busy machine still reads the value back before it expires.
+            let kv = try await js.createKeyValue(.init(bucket: "ttl", ttl: .seconds(3)))
             try await kv.put("ephemeral", "x")
             #expect(try await kv.get("ephemeral")?.string == "x")
-            #expect(try await kv.status().ttl == .seconds(1))
+            #expect(try await kv.status().ttl == .seconds(3))
             // Poll for the expiry (bounded) instead of asserting on when it happens.
             var expired = false
-            for _ in 0..<150 where !expired {
+            for _ in 0..<300 where !expired {
                 try await Task.sleep(for: .milliseconds(100))
                 expired = try await kv.get("ephemeral") == nil
             }
