@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "JetStream", targets: ["JetStream"]),
         .library(name: "NKeys", targets: ["NKeys"]),
+        .library(name: "NexAPI", targets: ["NexAPI"]),
+        .library(name: "NativeRuntime", targets: ["NativeRuntime"]),
         .library(name: "NATSProtocol", targets: ["NATSProtocol"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
         .executable(name: "nex-demo", targets: ["nex-demo"]),
@@ -29,10 +31,28 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
         .target(
             name: "NKeys",
             dependencies: [
+                "CSodium",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Nex wire contract: control messages, envelopes, events, log records, subjects.
+        .target(
+            name: "NexAPI",
+            dependencies: ["NKeys"]
+        ),
+        // Runs native workload processes: process groups, environment, output lines, graceful stop.
+        .target(
+            name: "NativeRuntime",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The NATS client on SwiftNIO.
@@ -101,6 +121,14 @@ let package = Package(
                 "NATSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "NexAPITests",
+            dependencies: ["NexAPI"]
+        ),
+        .testTarget(
+            name: "NativeRuntimeTests",
+            dependencies: ["NativeRuntime"]
         ),
         .testTarget(
             name: "NKeysTests",
