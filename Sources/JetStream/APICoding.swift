@@ -148,7 +148,9 @@ enum APITime {
         return Date(timeIntervalSince1970: Double(unixSeconds) + Double(nanos) / 1e9)
     }
 
-    /// Formats in UTC with nanoseconds (as precise as `Date` holds them).
+    /// Formats in UTC as Go's `time.RFC3339Nano` does: nanoseconds (as precise as `Date` holds them) with
+    /// trailing zeros dropped, no fraction for whole seconds; proleptic Gregorian, so Go's zero time is
+    /// `0001-01-01T00:00:00Z` (which calendar-based formatters get wrong).
     static func format(_ date: Date) -> String {
         let interval = date.timeIntervalSince1970
         var seconds = Int(interval.rounded(.down))
@@ -164,8 +166,14 @@ enum APITime {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(nanos, 9))Z"
+        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if nanos > 0 {
+            var fraction = pad(nanos, 9)
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            text += "." + fraction
+        }
+        return text + "Z"
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -166,7 +166,7 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
         self.nuid = try container.decodeIfPresent(String.self, forKey: .nuid) ?? ""
         self.size = try container.decodeIfPresent(UInt64.self, forKey: .size) ?? 0
         let mtime = try container.decodeIfPresent(String.self, forKey: .mtime)
-        self.modified = mtime.flatMap(ObjectStoreTime.parse) ?? Self.zeroTime
+        self.modified = mtime.flatMap(APITime.parse) ?? Self.zeroTime
         self.chunks = try container.decodeIfPresent(Int.self, forKey: .chunks) ?? 0
         let digest = try container.decodeIfPresent(String.self, forKey: .digest)
         self.digest = (digest?.isEmpty ?? true) ? nil : digest
@@ -189,7 +189,7 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
         try container.encode(bucket, forKey: .bucket)
         try container.encode(nuid, forKey: .nuid)
         try container.encode(size, forKey: .size)
-        try container.encode(ObjectStoreTime.format(modified), forKey: .mtime)
+        try container.encode(APITime.format(modified), forKey: .mtime)
         try container.encode(chunks, forKey: .chunks)
         if let digest, !digest.isEmpty { try container.encode(digest, forKey: .digest) }
         if deleted { try container.encode(true, forKey: .deleted) }
@@ -208,110 +208,5 @@ public struct ObjectInfo: Codable, Sendable, Hashable {
             for name in single.keys.sorted() { headers.append(single[name] ?? "", for: name) }
         }
         return headers.isEmpty ? nil : headers
-    }
-}
-
-/// RFC 3339 times as Go writes them (`time.RFC3339Nano`, UTC, proleptic Gregorian — so the zero time is
-/// `0001-01-01T00:00:00Z`, which calendar-based formatters get wrong).
-enum ObjectStoreTime {
-    static func format(_ date: Date) -> String {
-        let totalNanos = (date.timeIntervalSince1970 * 1_000_000_000).rounded()
-        var seconds = Int64((totalNanos / 1_000_000_000).rounded(.down))
-        var nanos = Int64(totalNanos - Double(seconds) * 1_000_000_000)
-        if nanos < 0 { nanos += 1_000_000_000; seconds -= 1 }
-        if nanos >= 1_000_000_000 { nanos -= 1_000_000_000; seconds += 1 }
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
-        var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
-        text += pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
-        if nanos > 0 {
-            var fraction = pad(nanos, 9)
-            while fraction.hasSuffix("0") { fraction.removeLast() }
-            text += "." + fraction
-        }
-        return text + "Z"
-    }
-
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `nil` for anything else.
-    static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
-            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-            let year = number(bytes[0..<4]), let month = number(bytes[5..<7]), let day = number(bytes[8..<10]),
-            let hour = number(bytes[11..<13]), let minute = number(bytes[14..<16]), let second = number(bytes[17..<19]),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var nanos: Int64 = 0
-        if bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            var digits = 0
-            while index < bytes.count, let digit = digitValue(bytes[index]) {
-                if digits < 9 { nanos = nanos * 10 + digit }
-                digits += 1
-                index += 1
-            }
-            guard digits > 0 else { return nil }
-            for _ in digits..<max(digits, 9) { nanos *= 10 }
-        }
-        guard index < bytes.count else { return nil }
-        var offset: Int64 = 0
-        switch bytes[index] {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            guard index + 1 == bytes.count else { return nil }
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard index + 6 == bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
-                let hours = number(bytes[(index + 1)..<(index + 3)]),
-                let minutes = number(bytes[(index + 4)..<(index + 6)])
-            else { return nil }
-            offset = (hours * 3600 + minutes * 60) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
-        default:
-            return nil
-        }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: Double(seconds) + Double(nanos) / 1_000_000_000)
-    }
-
-    // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian calendar).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
-
-    private static func digitValue(_ byte: UInt8) -> Int64? {
-        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int64(byte - UInt8(ascii: "0")) : nil
-    }
-
-    private static func number(_ bytes: ArraySlice<UInt8>) -> Int64? {
-        var value: Int64 = 0
-        for byte in bytes {
-            guard let digit = digitValue(byte) else { return nil }
-            value = value * 10 + digit
-        }
-        return value
     }
 }

@@ -55,22 +55,22 @@ import Testing
     }
 
     @Test func timesAreFormattedAsGoDoes() throws {
-        #expect(ObjectStoreTime.format(ObjectInfo.zeroTime) == "0001-01-01T00:00:00Z")
-        #expect(ObjectStoreTime.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
-        #expect(ObjectStoreTime.format(Date(timeIntervalSince1970: 1_709_210_096.5)) == "2024-02-29T12:34:56.5Z")
-        #expect(ObjectStoreTime.parse("0001-01-01T00:00:00Z") == ObjectInfo.zeroTime)
-        let go = try #require(ObjectStoreTime.parse("2024-02-29T12:34:56.123456789Z"))
+        #expect(APITime.format(ObjectInfo.zeroTime) == "0001-01-01T00:00:00Z")
+        #expect(APITime.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
+        #expect(APITime.format(Date(timeIntervalSince1970: 1_709_210_096.5)) == "2024-02-29T12:34:56.5Z")
+        #expect(APITime.parse("0001-01-01T00:00:00Z") == ObjectInfo.zeroTime)
+        let go = try #require(APITime.parse("2024-02-29T12:34:56.123456789Z"))
         #expect(abs(go.timeIntervalSince1970 - 1_709_210_096.123456789) < 0.000_001)
-        let python = try #require(ObjectStoreTime.parse("2024-02-29T12:34:56.123456+00:00"))
+        let python = try #require(APITime.parse("2024-02-29T12:34:56.123456+00:00"))
         #expect(abs(python.timeIntervalSince1970 - 1_709_210_096.123456) < 0.000_001)
-        let offset = try #require(ObjectStoreTime.parse("2024-02-29T14:34:56+02:00"))
+        let offset = try #require(APITime.parse("2024-02-29T14:34:56+02:00"))
         #expect(offset.timeIntervalSince1970 == 1_709_210_096)
         for bad in ["", "2024-02-29", "2024-02-29T12:34:56", "2024-13-01T00:00:00Z", "2024-02-29T12:34:56.Z", "2024-02-29T12:34:56Zx"] {
-            #expect(ObjectStoreTime.parse(bad) == nil, "\(bad)")
+            #expect(APITime.parse(bad) == nil, "\(bad)")
         }
         for seconds in stride(from: -62_135_596_800.0, to: 4_000_000_000.0, by: 86_400.0 * 3_652.5 + 0.25) {
             let date = Date(timeIntervalSince1970: seconds)
-            let parsed = try #require(ObjectStoreTime.parse(ObjectStoreTime.format(date)))
+            let parsed = try #require(APITime.parse(APITime.format(date)))
             #expect(abs(parsed.timeIntervalSince1970 - seconds) < 0.000_01)
         }
     }
