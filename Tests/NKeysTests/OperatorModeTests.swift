@@ -44,8 +44,8 @@ import NATSTestSupport
     func connect(_ url: String, credentials: String, mode: String, in dir: URL) async throws -> String {
         let path = dir.appendingPathComponent("user-\(UUID().uuidString).creds")
         try credentials.write(to: path, atomically: true, encoding: .utf8)
-        let result = try await runProcess("/usr/bin/env", ["python3", "-c", Self.client, url, path.path, mode])
-        try #require(result.status == 0, "nats-py client crashed: \(result.stderr)")
+        let result = try await Python.run(Self.client, arguments: [url, path.path, mode])
+        try #require(result.exitCode == 0, "nats-py client crashed: \(result.stderr)")
         return result.stdout
     }
 
@@ -53,7 +53,8 @@ import NATSTestSupport
         let mode = try OperatorMode.generate()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try await withNATSServer(config: mode.serverConfig, in: dir) { url in
+        try await withNATSServer(.init(auth: .config(mode.serverConfig))) { server in
+            let url = server.url
             let output = try await connect(url, credentials: mode.userCredentials, mode: "pubsub", in: dir)
             #expect(output.contains("ok greet.swift hello operator mode"), "\(output)")
             #expect(!output.contains("error"), "\(output)")
@@ -69,7 +70,8 @@ import NATSTestSupport
         let mode = try OperatorMode.generate()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try await withNATSServer(config: mode.serverConfig, in: dir) { url in
+        try await withNATSServer(.init(auth: .config(mode.serverConfig))) { server in
+            let url = server.url
             // The JWT is genuine, but the seed is not the JWT subject's: the nonce signature fails.
             let stolen = NATSCredentials.format(jwt: mode.userJWT, seed: KeyPair.generate(.user).seed)
             let output = try await connect(url, credentials: stolen, mode: "pubsub", in: dir)
@@ -92,7 +94,8 @@ import NATSTestSupport
         let mode = try OperatorMode.generate()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try await withNATSServer(config: mode.serverConfig, in: dir) { url in
+        try await withNATSServer(.init(auth: .config(mode.serverConfig))) { server in
+            let url = server.url
             let creds = try mode.credentials(forNewUser: "restricted", allowPublish: ["allowed.>"], allowSubscribe: ["allowed.>"])
             let output = try await connect(url, credentials: creds, mode: "restricted", in: dir)
             #expect(output.contains("ok allowed.x yes"), "\(output)")
@@ -105,12 +108,18 @@ import NATSTestSupport
         let mode = try OperatorMode.generate(jetStream: true)
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = mode.serverConfig + "jetstream { store_dir: \"\(dir.appendingPathComponent("js").path)\" }\n"
-        try await withNATSServer(config: config, in: dir) { url in
+        try await withNATSServer(.init(jetStream: true, auth: .config(mode.serverConfig))) { server in
+            let url = server.url
             let output = try await connect(url, credentials: mode.userCredentials, mode: "jetstream", in: dir)
             #expect(output.contains("ok greet.swift"), "\(output)")
             #expect(output.contains("js -1"), "\(output)")
         }
+    }
+
+    func makeTemporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nkeys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
     }
 
     @Test func generatedMaterialIsConsistent() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NKeys
+import NATSTestSupport
 
 /// Live interop with the Python `nkeys` package: it verifies what we sign, we verify what it signs.
 @Suite struct PythonInteropTests {
@@ -32,8 +33,8 @@ import NKeys
         let ours = KeyPair.generate(.user)
         let message = Array("nonce-\(UUID().uuidString)".utf8)
         let signature = ours.sign(message)
-        let result = try await runProcess("/usr/bin/env", ["python3", "-c", Self.script, ours.seed, ours.publicKey, message.hex, signature.hex])
-        try #require(result.status == 0, "python failed: \(result.stderr)")
+        let result = try await Python.run(Self.script, arguments: [ours.seed, ours.publicKey, message.hex, signature.hex])
+        try #require(result.exitCode == 0, "python failed: \(result.stderr)")
 
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == 4, "unexpected output: \(result.stdout)")
@@ -61,8 +62,8 @@ import NKeys
         digest = hashlib.new("sha512_256", text.encode()).digest()
         print(base64.b32encode(digest).decode().rstrip("="), claims["jti"])
         """#
-        let result = try await runProcess("/usr/bin/env", ["python3", "-c", script, token])
-        try #require(result.status == 0, "python failed: \(result.stderr)")
+        let result = try await Python.run(script, arguments: [token])
+        try #require(result.exitCode == 0, "python failed: \(result.stderr)")
         let fields = result.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         try #require(fields.count == 2)
         #expect(fields[0] == fields[1])
