@@ -9,12 +9,19 @@ import Foundation
 /// Integers are kept apart from other numbers so that `"version":2` round-trips as `2` (Go holds
 /// every number of a decoded map as `float64` and prints whole ones without a fraction).
 public enum JWTValue: Sendable, Hashable {
+    /// JSON `null` (Go `nil`).
     case null
+    /// `true` / `false`.
     case bool(Bool)
+    /// A whole number that fits 64 bits.
     case integer(Int64)
+    /// Any other number.
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array of values.
     case array([JWTValue])
+    /// An object; Go writes its keys sorted.
     case object([String: JWTValue])
 
     /// The string, if this is one.

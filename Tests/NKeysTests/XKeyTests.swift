@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import NKeys
+@testable import NKeys
 
 /// The xkey vectors of `XKeyGoldenVectorsTests.swift` (PyNaCl boxes with fixed nonces), decoded.
 struct XKeyVectors: Decodable {
@@ -131,6 +131,22 @@ struct XKeyVectors: Decodable {
                 #expect(error.code == .invalidRecipient)
             }
         }
+    }
+
+    @Test func lowOrderPointsAreRefusedAsRecipientsAndFailAsSenders() throws {
+        // The all-zero point makes the shared secret zero whatever the seed: nobody holds its key.
+        // nkeys (Go) would seal to it anyway; libsodium refuses, and so do we.
+        let zeroPoint = NKeyCodec.encode(prefixByte: NKeyPrefix.curve.byte, payload: [UInt8](repeating: 0, count: 32))
+        #expect(KeyPair.isValidPublicKey(zeroPoint, prefix: .curve))
+        let pair = CurveKeyPair.generate()
+        do {
+            _ = try pair.seal([1], to: zeroPoint)
+            Issue.record("sealed to the zero point")
+        } catch {
+            #expect(error.code == .invalidRecipient)
+        }
+        let sealed = try CurveKeyPair.generate().seal([1], to: pair.publicKey)
+        #expect(openError(pair, sealed, from: zeroPoint) == .decryptionFailed)
     }
 
     @Test func generatedKeysRoundTripThroughTheirSeeds() throws {
