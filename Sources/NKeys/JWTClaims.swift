@@ -76,15 +76,52 @@ public struct JWTClaims<Payload: JWTPayload>: Sendable {
     /// The `jti` nats-io/jwt computes: base32 (no padding) of SHA-512/256 over the standard claims
     /// (not the `nats` object) serialized by Go's `encoding/json` with `jti` empty.
     public var computedID: String {
-        var fields: [(String, String)] = []
-        if let audience, !audience.isEmpty { fields.append(("aud", GoJSON.string(audience))) }
-        if let expires, Self.seconds(expires) != 0 { fields.append(("exp", String(Self.seconds(expires)))) }
-        if let issuedAt, Self.seconds(issuedAt) != 0 { fields.append(("iat", String(Self.seconds(issuedAt)))) }
-        if !issuer.isEmpty { fields.append(("iss", GoJSON.string(issuer))) }
-        if !name.isEmpty { fields.append(("name", GoJSON.string(name))) }
-        if let notBefore, Self.seconds(notBefore) != 0 { fields.append(("nbf", String(Self.seconds(notBefore)))) }
-        if !subject.isEmpty { fields.append(("sub", GoJSON.string(subject))) }
-        let json = "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+        ClaimsData(audience: audience ?? "", expires: expires, id: "", issuedAt: issuedAt, issuer: issuer,
+                   name: name, notBefore: notBefore, subject: subject).computedID
+    }
+
+    static func seconds(_ date: Date) -> Int64 { ClaimsData.seconds(date) }
+}
+
+/// nats-io/jwt's `ClaimsData` (the standard claims every NATS JWT shares), serialized exactly as
+/// Go's `encoding/json` does: field order aud, exp, jti, iat, iss, name, nbf, sub; empty values
+/// omitted; times as whole Unix seconds; HTML-safe string escapes.
+struct ClaimsData {
+    var audience: String
+    var expires: Date?
+    var id: String
+    var issuedAt: Date?
+    var issuer: String
+    var name: String
+    var notBefore: Date?
+    var subject: String
+
+    /// The `"key":value` members in Go's order, for embedding in a larger object.
+    var goJSONMembers: [String] {
+        var fields: [String] = []
+        func time(_ key: String, _ date: Date?) {
+            if let date, Self.seconds(date) != 0 { fields.append("\"\(key)\":\(Self.seconds(date))") }
+        }
+        func text(_ key: String, _ value: String) {
+            if !value.isEmpty { fields.append("\"\(key)\":\(GoJSON.string(value))") }
+        }
+        text("aud", audience)
+        time("exp", expires)
+        text("jti", id)
+        time("iat", issuedAt)
+        text("iss", issuer)
+        text("name", name)
+        time("nbf", notBefore)
+        text("sub", subject)
+        return fields
+    }
+
+    /// The `jti` nats-io/jwt computes: base32 (no padding) of SHA-512/256 over these claims'
+    /// JSON with `jti` empty.
+    var computedID: String {
+        var copy = self
+        copy.id = ""
+        let json = "{" + copy.goJSONMembers.joined(separator: ",") + "}"
         return Base32.encode(SHA512_256.hash(Array(json.utf8)))
     }
 
