@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NKeys
+import NATSTestSupport
 
 /// Live interop for generic-claims JWTs: Python checks our token (ed25519 signature, `jti`
 /// recomputed, payload bytes equal to its own Go-style serialization); we verify a token Python signs.
@@ -59,8 +60,8 @@ import NKeys
         let hash = String(repeating: "0f", count: 32)
         let ours = try JWT.encode(generic: .nexWorkload(requestID: UUID().uuidString.lowercased(), workloadName: name, hash: hash), signer: account)
 
-        let result = try await runProcess("/usr/bin/env", ["python3", "-c", Self.script, ours])
-        try #require(result.status == 0, "python failed: \(result.stderr)")
+        let result = try await Python.run(Self.script, arguments: [ours])
+        try #require(result.exitCode == 0, "python failed: \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == 3, "unexpected output: \(result.stdout)")
         #expect(lines[0] == "verified \(hash) \(name)")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NKeys
+import NATSTestSupport
 
 /// Live interop with PyNaCl (libsodium through Python): it opens what we seal, we open what it seals.
 @Suite struct XKeyPythonInteropTests {
@@ -38,8 +39,8 @@ import NKeys
         let message = Array(#"{"API_KEY":"s3cr3t","NONCE":"\#(UUID().uuidString)"}"#.utf8)
         let sealed = try sender.sealBase64(message, to: recipient.publicKey)
 
-        let result = try await runProcess("/usr/bin/env", ["python3", "-c", Self.script, recipient.seed, sender.publicKey, sealed])
-        try #require(result.status == 0, "python failed: \(result.stderr)")
+        let result = try await Python.run(Self.script, arguments: [recipient.seed, sender.publicKey, sealed])
+        try #require(result.exitCode == 0, "python failed: \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == 4, "unexpected output: \(result.stdout)")
         #expect(lines[0] == message.hex)
