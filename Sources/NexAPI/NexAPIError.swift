@@ -17,6 +17,8 @@ public struct NexAPIError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidTimestamp = Code("invalidTimestamp")
         /// An artifact location is not a usable URL.
         public static let invalidLocation = Code("invalidLocation")
+        /// A node configuration has problems; the message lists all of them.
+        public static let invalidConfiguration = Code("invalidConfiguration")
         /// The remote side answered with an error envelope; the message is its `error` text.
         public static let remoteFailure = Code("remoteFailure")
 

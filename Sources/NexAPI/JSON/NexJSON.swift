@@ -16,8 +16,14 @@ public enum NexJSON {
 
     /// Decodes `type` from JSON bytes.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws(NexAPIError) -> T {
+        try decode(type, from: bytes, userInfo: [:])
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>, userInfo: [CodingUserInfoKey: any Sendable]) throws(NexAPIError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            let decoder = JSONDecoder()
+            decoder.userInfo = userInfo
+            return try decoder.decode(T.self, from: Data(bytes))
         } catch let error as NexAPIError {
             throw error
         } catch let DecodingError.dataCorrupted(context) {
