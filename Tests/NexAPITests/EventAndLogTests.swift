@@ -103,3 +103,43 @@ struct EventAndLogTests {
         #expect(throws: NexAPIError.self) { try NexJSON.decode(LogRecord.self, from: Array(#"{"text":"","level":"NOPE","id":""}"#.utf8)) }
     }
 }
+
+@Suite("Events of any type")
+struct AnyEventTests {
+    static func event(type: String, data: String, extra: String = "") -> String {
+        #"{"data":"# + data + #","datacontenttype":"application/json","id":"e1","# + extra + #""source":"N1","specversion":"1.0","time":"2024-10-16T12:01:02Z","type":""# + type + #""}"#
+    }
+
+    @Test("data is decoded by the event type; re-encoding is byte-identical")
+    func byType() throws {
+        let cases: [(String, String, (NexEventPayload) -> Bool)] = [
+            ("node_started", #"{"version":"v","id":"N1"}"#, { if case .nodeStarted = $0 { true } else { false } }),
+            ("node_stopped", #"{"id":"N1","graceful":true}"#, { if case .nodeStopped = $0 { true } else { false } }),
+            ("heartbeat", #"{"node_id":"N1","running_machines":1,"uptime":"1s","version":"v"}"#, { if case .heartbeat = $0 { true } else { false } }),
+            ("node_entered_lameduck", #"{"version":"v","id":"N1"}"#, { if case .nodeEnteredLameDuck = $0 { true } else { false } }),
+            ("workload_deployed", #"{"code":0,"workload_id":"w","workload_name":"n","essential":true,"total_bytes":5}"#, { if case .workloadDeployed = $0 { true } else { false } }),
+            ("workload_undeployed", #"{"code":2,"message":"Exited workload: n; vm: w; status: 2","workload_id":"w","workload_name":"n"}"#, { if case .workloadExited(let e) = $0 { e.code == 2 } else { false } }),
+            ("workload_undeployed", #"{"workload_id":"w","workload_name":"n","reason":"Workload undeploy requested"}"#, { if case .workloadUndeployed = $0 { true } else { false } }),
+            ("function_exec_succeeded", #"{"workload_id":"w","workload_name":"n","namespace":"default","trigger_subject":"t","elapsed_nanos":7}"#, { if case .functionExecSucceeded = $0 { true } else { false } }),
+            ("function_exec_failed", #"{"workload_id":"w","workload_name":"n","namespace":"default","trigger_subject":"t","error":"x"}"#, { if case .functionExecFailed = $0 { true } else { false } }),
+            ("agent_started", #"{"agent_version":"v"}"#, { if case .agentStarted = $0 { true } else { false } }),
+            ("agent_stopped", #"{"message":"m","code":1}"#, { if case .agentStopped = $0 { true } else { false } }),
+            ("something_new", #"{"a":[1,true,null]}"#, { $0 == .other(.object(["a": .array([.integer(1), .bool(true), .null])])) }),
+        ]
+        for (type, data, check) in cases {
+            let text = Self.event(type: type, data: data, extra: #""namespace":"default","#)
+            let decoded = try AnyNexEvent.decode(from: Array(text.utf8))
+            #expect(decoded.event.type.rawValue == type)
+            #expect(check(decoded.event.data), "\(type)")
+            #expect(decoded.event.extensions == ["namespace": "default"])
+            #expect(try encodeText(decoded) == text, "\(type)")
+        }
+    }
+
+    @Test("an event without a type or with a malformed payload is an error")
+    func errors() {
+        #expect(throws: NexAPIError.self) { try AnyNexEvent.decode(from: Array(#"{"data":{},"id":"e","source":"s","specversion":"1.0"}"#.utf8)) }
+        #expect(throws: NexAPIError.self) { try AnyNexEvent.decode(from: Array(Self.event(type: "node_stopped", data: #"{"graceful":"yes"}"#).utf8)) }
+        #expect(throws: NexAPIError.self) { try AnyNexEvent.decode(from: Array(Self.event(type: "bad.type", data: "{}").utf8)) }
+    }
+}
