@@ -142,3 +142,26 @@ struct ControlMessageTests {
         #expect(NexUptime.serviceRuntime == "--")
     }
 }
+
+@Suite("Failure texts and environment bytes")
+struct ControlFailureTests {
+    @Test("failure texts are the spec's, verbatim")
+    func texts() {
+        #expect(NexFailure.unsupportedWorkloadType(.wasm) == "Unsupported workload type on this node: wasm")
+        #expect(NexFailure.deniedTriggerSubject("$NEX.>") == "The trigger subject $NEX.> overlaps with subject(s) in this node's deny list")
+        #expect(NexFailure.invalidDeployRequest(NexFailure.invalidWorkloadName) == "Invalid deploy request: invalid workload name")
+        #expect(NexFailure.deployFailed(NexFailure.duplicateWorkload) == "Failed to deploy workload: attempted to deploy duplicate workload to node configured to reject duplicates")
+        #expect(NexFailure.noSuchWorkload == "No such workload")
+    }
+
+    @Test("the sealed environment is standard padded base64 of the bytes")
+    func sealedEnvironment() throws {
+        var request = DeployRequest(workloadType: .native)
+        #expect(request.sealedEnvironment == nil)
+        request.sealedEnvironment = Array("xkv1".utf8) + [0, 255, 16]
+        #expect(request.environment == "eGt2MQD/EA==")
+        #expect(request.sealedEnvironment == Array("xkv1".utf8) + [0, 255, 16])
+        request.environment = "not base64!"
+        #expect(request.sealedEnvironment == nil)
+    }
+}
