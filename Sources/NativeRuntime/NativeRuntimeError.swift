@@ -12,6 +12,11 @@ public struct NativeRuntimeError: Error, Sendable, Hashable, CustomStringConvert
         public static let invalidConfiguration = Code("invalidConfiguration")
         /// `posix_spawn` refused to start the executable (missing file, not executable, bad format).
         public static let spawnFailed = Code("spawnFailed")
+        /// The artifact is not an ELF executable we can run (truncated, wrong magic, or rejected as
+        /// dynamically linked where only static binaries are allowed).
+        public static let invalidExecutable = Code("invalidExecutable")
+        /// The artifact could not be written to disk.
+        public static let writeFailed = Code("writeFailed")
         /// A system call needed to set the process up failed (pipes, descriptors, threads).
         public static let systemCall = Code("systemCall")
 
