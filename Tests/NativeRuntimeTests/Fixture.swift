@@ -77,6 +77,14 @@ enum Fixture {
             for (long i = 0; i < count; i++) printf("flood line %ld\n", i);
             return 0;
         }
+        if (strcmp(mode, "floodwide") == 0) {
+            long count = atol(argv[2]);
+            char line[1001];
+            memset(line, 'w', 1000);
+            line[1000] = '\n';
+            for (long i = 0; i < count; i++) fwrite(line, 1, sizeof line, stdout);
+            return 0;
+        }
         return 65;
     }
     """#
@@ -115,4 +123,13 @@ func isAlive(_ pid: Int32) -> Bool {
         let parsed = ProcStat(Array(stat.utf8))
     else { return false }
     return parsed.state != UInt8(ascii: "Z") && parsed.state != UInt8(ascii: "X")
+}
+
+/// This test process's resident memory in KiB, from /proc/self/status.
+func residentKilobytes() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+    return nil
 }

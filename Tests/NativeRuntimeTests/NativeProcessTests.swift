@@ -191,6 +191,21 @@ private func readUntil(
         #expect(process.droppedOutputLines == total - buffered)
     }
 
+    @Test func memoryStaysBoundedWhileNobodyReads() async throws {
+        // 200 MB of output with nobody reading: without the bound it would all be held in memory
+        // (checked: with a buffer large enough to hold everything, the growth is about 215 MB).
+        let lines = 200_000
+        let before = try #require(residentKilobytes())
+        let process = try NativeProcess.start(
+            Fixture.configuration(["floodwide", "\(lines)"], output: .init(bufferedLines: 100)), logger: logger
+        )
+        #expect(await process.wait() == .exited(0))
+        let after = try #require(residentKilobytes())
+        // Generous against other tests running in parallel; 200 MB would blow through it.
+        #expect(after - before < 64 * 1024)
+        #expect(process.droppedOutputLines == lines - 100)
+    }
+
     @Test func droppedLinesAreReportedOnTheNextDeliveredLine() async {
         let (stream, continuation) = AsyncStream.makeStream(of: OutputLine.self, bufferingPolicy: .bufferingOldest(2))
         var sink = OutputSink(continuation: continuation)
