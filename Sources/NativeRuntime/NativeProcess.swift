@@ -74,19 +74,55 @@ public final class NativeProcess: Sendable {
             wakeReadFD: spawned.wakeRead, wakeWriteFD: spawned.wakeWrite
         )
         logger.debug("native process started", metadata: ["nex.process.executable": "\(configuration.executable)"])
+        // The output thread first: if the exit thread cannot start, the output thread is what
+        // releases the pipes once we have ended the process ourselves.
         do {
-            try SystemSupport.startThread { process.awaitLeaderExit() }
             try SystemSupport.startThread {
                 process.readOutput(stdout: spawned.stdoutRead, stderr: spawned.stderrRead, into: continuation)
             }
         } catch {
-            // Without its threads nobody would ever reap or drain the process: end it here.
             kill(-spawned.pid, SIGKILL)
             var raw: Int32 = 0
             while waitpid(spawned.pid, &raw, 0) == -1 && errno == EINTR {}
+            for descriptor in [spawned.stdoutRead, spawned.stderrRead, spawned.wakeRead, spawned.wakeWrite] {
+                close(descriptor)
+            }
+            throw error
+        }
+        do {
+            try SystemSupport.startThread { process.awaitLeaderExit() }
+        } catch {
+            // Without the exit thread nobody would reap the process: end it here.
+            kill(-spawned.pid, SIGKILL)
+            var raw: Int32 = 0
+            while waitpid(spawned.pid, &raw, 0) == -1 && errno == EINTR {}
+            process.state.withLock { state in
+                state.leaderStatus = .signaled(SIGKILL)
+                state.reaped = true
+                process.wakeOutputReader(state)
+            }
             throw error
         }
         return process
+    }
+
+    /// Starts a process, runs `body` with it, and stops it (group included) when `body` returns or
+    /// throws, so no process outlives the scope. Returns `body`'s result.
+    public static func withProcess<Result: Sendable>(
+        _ configuration: NativeProcessConfiguration,
+        logger: Logger,
+        _ body: (NativeProcess) async throws -> Result
+    ) async throws -> Result {
+        let process = try start(configuration, logger: logger)
+        let result: Result
+        do {
+            result = try await body(process)
+        } catch {
+            _ = await process.stop()
+            throw error
+        }
+        _ = await process.stop()
+        return result
     }
 
     /// Waits until the process has ended, the rest of its group is gone and its output has been
@@ -180,7 +216,7 @@ public final class NativeProcess: Sendable {
             break
         }
         if lost {
-            logger.warning("native process was reaped by someone else; exit status unknown")
+            logger.info("native process was reaped by someone else; exit status unknown")
         } else {
             logger.debug("native process exited", metadata: ["nex.process.status": "\(status)"])
         }
@@ -266,7 +302,7 @@ public final class NativeProcess: Sendable {
             let ready = poll(&descriptors, nfds_t(descriptors.count), draining ? 0 : -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                logger.warning("poll on native process output failed", metadata: ["error": "\(SystemSupport.errorText(errno))"])
+                logger.info("poll on native process output failed", metadata: ["error": "\(SystemSupport.errorText(errno))"])
                 break
             }
             if ready == 0 {

@@ -79,7 +79,7 @@ public final class ServiceSupervisor: Sendable {
             do {
                 process = try NativeProcess.start(configuration, logger: logger)
             } catch {
-                logger.error("essential service failed to start", metadata: ["error": "\(error)"])
+                logger.info("essential service failed to start", metadata: ["error": "\(error)"])
                 eventContinuation.yield(.startFailed(error))
                 decision = schedule.startFailed()
                 guard await proceed(with: decision) else { return }
@@ -121,7 +121,7 @@ public final class ServiceSupervisor: Sendable {
         case .finish:
             return false
         case .giveUp:
-            logger.error("essential service failed too often; giving up", metadata: ["nex.restarts": "\(restartPolicy.maxRestarts)"])
+            logger.info("essential service failed too often; giving up", metadata: ["nex.restarts": "\(restartPolicy.maxRestarts)"])
             eventContinuation.yield(.gaveUp)
             return false
         case .restart(let attempt, let delay):

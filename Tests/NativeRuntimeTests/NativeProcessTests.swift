@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import NativeRuntime
@@ -189,6 +190,27 @@ private func readUntil(
         #expect(received.count == buffered)
         #expect(received.map(\.line) == (0..<buffered).map { "flood line \($0)" })
         #expect(process.droppedOutputLines == total - buffered)
+    }
+
+    @Test func theScopedFormStopsTheProcessWhenTheBodyEnds() async throws {
+        struct Expected: Error {}
+        let pid = try await NativeProcess.withProcess(Fixture.configuration(["sleep"]), logger: logger) { process in
+            var lines = process.output.makeAsyncIterator()
+            #expect(await readUntil(&lines) { $0.line == "ready" } != nil)
+            return process.pid
+        }
+        #expect(!isAlive(pid))
+
+        let thrownPID = Mutex<Int32>(0)
+        await #expect(throws: Expected.self) {
+            try await NativeProcess.withProcess(Fixture.configuration(["sleep"]), logger: logger) { process in
+                thrownPID.withLock { $0 = process.pid }
+                throw Expected()
+            }
+        }
+        let pidAfterThrow = thrownPID.withLock { $0 }
+        #expect(pidAfterThrow > 0)
+        #expect(!isAlive(pidAfterThrow))
     }
 
     @Test func memoryStaysBoundedWhileNobodyReads() async throws {
