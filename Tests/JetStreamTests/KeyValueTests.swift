@@ -127,10 +127,10 @@ struct KeyValueTests {
     @Test func ttlExpiresValues() async throws {
         try await withKeyValueServer { js, _ in
             // A TTL long enough that a busy machine still reads the value back before it expires.
-            let kv = try await js.createKeyValue(.init(bucket: "ttl", ttl: .seconds(3)))
+            let kv = try await js.createKeyValue(.init(bucket: "ttl", ttl: .seconds(10)))
             try await kv.put("ephemeral", "x")
             #expect(try await kv.get("ephemeral")?.string == "x")
-            #expect(try await kv.status().ttl == .seconds(3))
+            #expect(try await kv.status().ttl == .seconds(10))
             // Poll for the expiry (bounded) instead of asserting on when it happens.
             var expired = false
             for _ in 0..<300 where !expired {

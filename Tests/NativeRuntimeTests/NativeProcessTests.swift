@@ -223,8 +223,10 @@ private func readUntil(
         )
         #expect(await process.wait() == .exited(0))
         let after = try #require(residentKilobytes())
-        // Generous against other tests running in parallel; 200 MB would blow through it.
-        #expect(after - before < 64 * 1024)
+        // Whole-process RSS also moves with the other suites running in parallel (seen: +73 MB with the full
+        // suite); 128 MB still fails clearly for the unbounded 200 MB, and the exact line accounting below
+        // is the precise check of the bound.
+        #expect(after - before < 128 * 1024)
         #expect(process.droppedOutputLines == lines - 100)
     }
 
