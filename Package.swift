@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "JetStream", targets: ["JetStream"]),
         .library(name: "NKeys", targets: ["NKeys"]),
         .library(name: "NexAPI", targets: ["NexAPI"]),
+        .library(name: "NexClient", targets: ["NexClient"]),
         .library(name: "NativeRuntime", targets: ["NativeRuntime"]),
         .library(name: "NATSProtocol", targets: ["NATSProtocol"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
@@ -47,6 +48,16 @@ let package = Package(
         .target(
             name: "NexAPI",
             dependencies: ["NKeys"]
+        ),
+        // Typed client of the Nex control interface (used by the CLI and the tests).
+        .target(
+            name: "NexClient",
+            dependencies: [
+                "NexAPI",
+                "NATS",
+                "NKeys",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Runs native workload processes: process groups, environment, output lines, graceful stop.
         .target(
@@ -125,6 +136,10 @@ let package = Package(
         .testTarget(
             name: "NexAPITests",
             dependencies: ["NexAPI"]
+        ),
+        .testTarget(
+            name: "NexClientTests",
+            dependencies: ["NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NativeRuntimeTests",
