@@ -9,7 +9,6 @@ struct ServerPool<Instant: InstantProtocol & Sendable>: Sendable where Instant.D
         var url: ServerURL
         var failedAttempts = 0
         var lastAttempt: Instant?
-        var implicit: Bool
     }
 
     enum Next: Equatable {
@@ -34,7 +33,7 @@ struct ServerPool<Instant: InstantProtocol & Sendable>: Sendable where Instant.D
             unique.append(server)
         }
         if shuffle { unique.shuffle() }
-        self.entries = unique.map { Entry(url: $0, implicit: false) }
+        self.entries = unique.map { Entry(url: $0) }
         self.wait = reconnect.wait
         self.jitter = reconnect.jitter
         self.maxAttemptsPerServer = reconnect.maxAttemptsPerServer
@@ -88,7 +87,7 @@ struct ServerPool<Instant: InstantProtocol & Sendable>: Sendable where Instant.D
                 url.password = template.password
             }
             guard !entries.contains(where: { $0.url.endpoint == url.endpoint }) else { continue }
-            entries.append(Entry(url: url, implicit: true))
+            entries.append(Entry(url: url))
             added.append(url)
         }
         return added
