@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NATS
 import NATSTestSupport
 import NKeys
@@ -49,7 +50,9 @@ func withScriptedNodes<T: Sendable>(_ nodes: [ScriptedNode], _ body: @Sendable (
     try await withNATSServer { server in
         var configuration = try NATSClient.Configuration(url: server.url)
         configuration.connectTimeout = .seconds(10)
-        return try await withNATSClient(configuration) { client in
+        var logger = Logger(label: "nex.client.tests")
+        logger.logLevel = .warning
+        return try await withNATSClient(configuration, logger: logger) { client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var subscriptions: [NATSSubscription] = []
                 for node in nodes {
