@@ -101,6 +101,35 @@ public struct NexClient: Sendable {
         return NexLogStream(subscription: subscription, logger: logger)
     }
 
+    /// ``events(types:namespace:)`` for the duration of `body`; the stream is closed when `body` returns or throws.
+    public func withEvents<T>(types: [NexEventType]? = nil, namespace: Namespace? = nil,
+                              _ body: (NexEventStream) async throws -> T) async throws -> T {
+        let stream = try await events(types: types, namespace: namespace)
+        do {
+            let result = try await body(stream)
+            try? await stream.close()
+            return result
+        } catch {
+            try? await stream.close()
+            throw error
+        }
+    }
+
+    /// ``logs(node:workloadName:workloadID:namespace:)`` for the duration of `body`; the stream is closed
+    /// when `body` returns or throws.
+    public func withLogs<T>(node: NodeID? = nil, workloadName: WorkloadName? = nil, workloadID: WorkloadID? = nil,
+                            namespace: Namespace? = nil, _ body: (NexLogStream) async throws -> T) async throws -> T {
+        let stream = try await logs(node: node, workloadName: workloadName, workloadID: workloadID, namespace: namespace)
+        do {
+            let result = try await body(stream)
+            try? await stream.close()
+            return result
+        } catch {
+            try? await stream.close()
+            throw error
+        }
+    }
+
     // MARK: - Plumbing
 
     private func encode(_ value: some Encodable) throws(NexClientError) -> [UInt8] {

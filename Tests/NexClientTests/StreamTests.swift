@@ -46,16 +46,15 @@ private func agentStartedEvent(node: NodeID) throws -> [UInt8] {
     @Test func eventsOfSeveralTypesInEveryNamespace() async throws {
         let node = try NodeID(keyPair: KeyPair.generate(.server))
         let events = try await withScriptedNodes([]) { client in
-            let stream = try await NexClient(client: client).events(types: [.agentStarted, .workloadDeployed])
+            try await NexClient(client: client).withEvents(types: [.agentStarted, .workloadDeployed]) { stream in
             try await client.flush()
             try await client.publish(agentStartedEvent(node: node), to: NexSubject.event(.default, .agentStarted).description)
             let heartbeat = NexCloudEvent(id: "h1", source: node.rawValue, type: .heartbeat, time: GoTime.now(),
                                           data: NexEventPayload.heartbeat(HeartbeatEvent(nodeID: node.rawValue, runningMachines: 0, uptime: "1s", version: "0.2.8")))
             try await client.publish(NexJSON.encode(AnyNexEvent(heartbeat)), to: NexSubject.event(.system, .heartbeat).description)
             try await client.publish(deployedEvent("x", node: node), to: NexSubject.event(.system, .workloadDeployed).description)
-            let events = try await first(2, of: stream)
-            try await stream.close()
-            return events
+            return try await first(2, of: stream)
+            }
         }
         #expect(events.map(\.type) == [.agentStarted, .workloadDeployed])
         #expect(events.map(\.namespace) == [.default, .system])
@@ -94,15 +93,14 @@ private func agentStartedEvent(node: NodeID) throws -> [UInt8] {
         let name = try WorkloadName("svc")
         let id = WorkloadID.random()
         let logs = try await withScriptedNodes([]) { client in
-            let stream = try await NexClient(client: client).logs(node: node, namespace: team)
-            try await client.flush()
-            for (namespace, source, text) in [(Namespace.default, node, "wrong namespace"), (team, otherNode, "wrong node"), (team, node, "right")] {
-                try await client.publish(NexJSON.encode(LogRecord(text: text, level: .info, id: id.rawValue)),
-                                         to: NexSubject.workloadLog(namespace, source, name, id).description)
+            try await NexClient(client: client).withLogs(node: node, namespace: team) { stream in
+                try await client.flush()
+                for (namespace, source, text) in [(Namespace.default, node, "wrong namespace"), (team, otherNode, "wrong node"), (team, node, "right")] {
+                    try await client.publish(NexJSON.encode(LogRecord(text: text, level: .info, id: id.rawValue)),
+                                             to: NexSubject.workloadLog(namespace, source, name, id).description)
+                }
+                return try await first(1, of: stream)
             }
-            let logs = try await first(1, of: stream)
-            try await stream.close()
-            return logs
         }
         #expect(logs.map(\.record.text) == ["right"])
     }
