@@ -14,9 +14,14 @@ build: bootstrap
 run: bootstrap
 	$(SWIFT) run nex-demo
 
+# Swift Testing runs every test in parallel by default; on 2 cores hundreds of concurrent nats-servers,
+# Python interop clients and compilers stall each other for seconds, so the width is bounded.
+TEST_WIDTH ?= 8
+
 test: bootstrap
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	NO_COLOR=1 "$$($(SWIFT) build --show-bin-path)/swift-nexPackageTests.xctest" --testing-library swift-testing \
+		--experimental-maximum-parallelization-width $(TEST_WIDTH) $(if $(FILTER),--filter $(FILTER))
 
 bench: bootstrap
 	$(SWIFT) build -c release --product nex-bench

@@ -21,7 +21,7 @@ private func pinger() -> ScriptedNode {
         let garbage = ScriptedNode { _, subject, _ in subject == .ping ? Array("{not json".utf8) : nil }
         let nodes = [pinger(), pinger(), garbage]
         let ids = try await withScriptedNodes(nodes) { client in
-            try await NexClient(client: client, timeout: .milliseconds(500)).ping().map(\.nodeID)
+            try await NexClient(client: client, timeout: .seconds(3)).ping().map(\.nodeID)
         }
         #expect(Set(ids) == Set([nodes[0].id.rawValue, nodes[1].id.rawValue]))
         #expect(ids.count == 2)
@@ -31,7 +31,7 @@ private func pinger() -> ScriptedNode {
         let node = pinger()
         let absent = try NodeID(keyPair: KeyPair.generate(.server))
         let (reply, missing) = try await withScriptedNodes([node]) { client in
-            let nex = NexClient(client: client)
+            let nex = NexClient(client: client, timeout: .seconds(10))
             return (try await nex.ping(node: node.id), try await nex.ping(node: absent))
         }
         #expect(reply == node.pingResponse)
@@ -53,7 +53,7 @@ private func pinger() -> ScriptedNode {
         let wasm = bidder(types: [.wasm], tags: ["zone": "a"])
         let otherZone = bidder(types: [.native], tags: ["zone": "b"])
         let bids = try await withScriptedNodes([native, wasm, otherZone]) { client in
-            try await NexClient(client: client, timeout: .milliseconds(500))
+            try await NexClient(client: client, timeout: .seconds(3))
                 .auction(AuctionRequest(tags: ["zone": "a"], workloadTypes: [.native]))
         }
         #expect(bids.map(\.nodeID) == [native.id.rawValue])
@@ -71,7 +71,7 @@ private func pinger() -> ScriptedNode {
                                                    supportedWorkloadTypes: [.native], uptime: "1m", version: "0.2.8"))
         }
         let info = try await withScriptedNodes([node]) { client in
-            try await NexClient(client: client, namespace: team).info(node: node.id)
+            try await NexClient(client: client, namespace: team, timeout: .seconds(10)).info(node: node.id)
         }
         #expect(info.publicXKey == node.xkey.publicKey)
         #expect(info.machines?.map(\.namespace) == ["team"])
@@ -81,7 +81,7 @@ private func pinger() -> ScriptedNode {
     @Test func noNodeNamesTheNode() async throws {
         let absent = try NodeID(keyPair: KeyPair.generate(.server))
         let error = try await withScriptedNodes([pinger()]) { client in
-            await #expect(throws: NexClientError.self) { try await NexClient(client: client).info(node: absent) }
+            await #expect(throws: NexClientError.self) { try await NexClient(client: client, timeout: .seconds(10)).info(node: absent) }
         }
         #expect(error?.code == .noNode)
         #expect(error?.message.contains(absent.rawValue) == true)
@@ -95,7 +95,7 @@ private func pinger() -> ScriptedNode {
             return Array(reply.utf8)
         }
         let error = try await withScriptedNodes([node]) { client in
-            await #expect(throws: NexClientError.self) { try await NexClient(client: client).info(node: node.id) }
+            await #expect(throws: NexClientError.self) { try await NexClient(client: client, timeout: .seconds(10)).info(node: node.id) }
         }
         #expect(error?.code == .invalidResponse)
     }
@@ -103,7 +103,7 @@ private func pinger() -> ScriptedNode {
     @Test func emptyReplyIsNoResponse() async throws {
         let node = ScriptedNode { node, subject, _ in subject == .lameDuck(node.id) ? [] : nil }
         let error = try await withScriptedNodes([node]) { client in
-            await #expect(throws: NexClientError.self) { try await NexClient(client: client).lameDuck(node: node.id) }
+            await #expect(throws: NexClientError.self) { try await NexClient(client: client, timeout: .seconds(10)).lameDuck(node: node.id) }
         }
         #expect(error?.code == .noResponse)
     }
@@ -125,7 +125,7 @@ private func pinger() -> ScriptedNode {
             return try success(.lameDuck, LameDuckResponse(nodeID: node.id.rawValue, success: true))
         }
         let reply = try await withScriptedNodes([node]) { client in
-            try await NexClient(client: client).lameDuck(node: node.id)
+            try await NexClient(client: client, timeout: .seconds(10)).lameDuck(node: node.id)
         }
         #expect(reply == LameDuckResponse(nodeID: node.id.rawValue, success: true))
     }
@@ -141,7 +141,7 @@ private func pinger() -> ScriptedNode {
                                                            uptime: "1m", runningMachines: [machine]))
         }
         let (all, byName, byID, other) = try await withScriptedNodes([node, pinger()]) { client in
-            let nex = NexClient(client: client, timeout: .milliseconds(400))
+            let nex = NexClient(client: client, timeout: .seconds(2))
             return (try await nex.workloadPing(), try await nex.workloadPing(WorkloadReference(name)),
                     try await nex.workloadPing(WorkloadReference(workloadID)), try await nex.workloadPing(WorkloadReference("nope")))
         }

@@ -53,7 +53,7 @@ private func deployingNode() -> ScriptedNode {
         let stop = try DeployRequestBuilder.stopRequest(workloadID: try WorkloadID("vm-1"), on: node.id, issuer: issuer,
                                                         issuedAt: Date(timeIntervalSince1970: 1_700_000_010))
         let (run, stopped) = try await withScriptedNodes([node]) { client in
-            let nex = NexClient(client: client)
+            let nex = NexClient(client: client, timeout: .seconds(10))
             return (try await nex.deploy(request, to: node.id), try await nex.stop(stop, on: node.id))
         }
         #expect(run == RunResponse(id: "vm-1", issuer: issuer.publicKey, name: "echo", started: true))
@@ -69,7 +69,7 @@ private func deployingNode() -> ScriptedNode {
         }
         let request = try echoBuilder().build(for: node.pingResponse, issuer: KeyPair.generate(.account), senderXKey: CurveKeyPair.generate())
         let error = try await withScriptedNodes([node]) { client in
-            await #expect(throws: NexClientError.self) { try await NexClient(client: client).deploy(request, to: node.id) }
+            await #expect(throws: NexClientError.self) { try await NexClient(client: client, timeout: .seconds(10)).deploy(request, to: node.id) }
         }
         #expect(error == NexClientError(code: .remote, message: reason))
     }
@@ -81,7 +81,7 @@ private func deployingNode() -> ScriptedNode {
         }
         let stop = try DeployRequestBuilder.stopRequest(workloadID: .random(), on: node.id, issuer: KeyPair.generate(.account))
         let error = try await withScriptedNodes([node]) { client in
-            await #expect(throws: NexClientError.self) { try await NexClient(client: client).stop(stop, on: node.id) }
+            await #expect(throws: NexClientError.self) { try await NexClient(client: client, timeout: .seconds(10)).stop(stop, on: node.id) }
         }
         #expect(error?.code == .remote)
         #expect(error?.message == NexFailure.stopByOtherIssuer)

@@ -21,7 +21,7 @@ private func agentStartedEvent(node: NodeID) throws -> [UInt8] {
         let node = try NodeID(keyPair: KeyPair.generate(.server))
         let team = try Namespace("team")
         let (events, skipped) = try await withScriptedNodes([]) { client in
-            let stream = try await NexClient(client: client).events(types: [.workloadDeployed], namespace: team)
+            let stream = try await NexClient(client: client, timeout: .seconds(10)).events(types: [.workloadDeployed], namespace: team)
             try await client.flush()
             try await client.publish(deployedEvent("other-namespace", node: node), to: NexSubject.event(.default, .workloadDeployed).description)
             try await client.publish(agentStartedEvent(node: node), to: NexSubject.event(team, .agentStarted).description)
@@ -46,7 +46,7 @@ private func agentStartedEvent(node: NodeID) throws -> [UInt8] {
     @Test func eventsOfSeveralTypesInEveryNamespace() async throws {
         let node = try NodeID(keyPair: KeyPair.generate(.server))
         let events = try await withScriptedNodes([]) { client in
-            try await NexClient(client: client).withEvents(types: [.agentStarted, .workloadDeployed]) { stream in
+            try await NexClient(client: client, timeout: .seconds(10)).withEvents(types: [.agentStarted, .workloadDeployed]) { stream in
             try await client.flush()
             try await client.publish(agentStartedEvent(node: node), to: NexSubject.event(.default, .agentStarted).description)
             let heartbeat = NexCloudEvent(id: "h1", source: node.rawValue, type: .heartbeat, time: GoTime.now(),
@@ -66,7 +66,7 @@ private func agentStartedEvent(node: NodeID) throws -> [UInt8] {
         let other = try WorkloadName("other")
         let echoID = WorkloadID.random()
         let (logs, skipped) = try await withScriptedNodes([]) { client in
-            let stream = try await NexClient(client: client).logs(workloadName: echo)
+            let stream = try await NexClient(client: client, timeout: .seconds(10)).logs(workloadName: echo)
             try await client.flush()
             func publish(_ record: LogRecord, _ name: WorkloadName, _ id: WorkloadID, _ namespace: Namespace = .default) async throws {
                 try await client.publish(NexJSON.encode(record), to: NexSubject.workloadLog(namespace, node, name, id).description)
@@ -93,7 +93,7 @@ private func agentStartedEvent(node: NodeID) throws -> [UInt8] {
         let name = try WorkloadName("svc")
         let id = WorkloadID.random()
         let logs = try await withScriptedNodes([]) { client in
-            try await NexClient(client: client).withLogs(node: node, namespace: team) { stream in
+            try await NexClient(client: client, timeout: .seconds(10)).withLogs(node: node, namespace: team) { stream in
                 try await client.flush()
                 for (namespace, source, text) in [(Namespace.default, node, "wrong namespace"), (team, otherNode, "wrong node"), (team, node, "right")] {
                     try await client.publish(NexJSON.encode(LogRecord(text: text, level: .info, id: id.rawValue)),
