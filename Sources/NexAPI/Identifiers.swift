@@ -19,9 +19,33 @@ enum SubjectToken {
     }
 }
 
+/// A string identifier validated when constructed: Codable as its string (decoding validates too),
+/// ordered and printed by its raw value.
+public protocol NexIdentifier: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    var rawValue: String { get }
+    init(_ rawValue: String) throws(NexAPIError)
+}
+
+extension NexIdentifier {
+    public var description: String { rawValue }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message, underlyingError: error))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
 /// A workload namespace: a logical scope carried as one subject token (DEPLOY, STOP, INFO, WPING,
 /// events, logs).
-public struct Namespace: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+public struct Namespace: NexIdentifier {
     /// The token.
     public let rawValue: String
 
@@ -49,24 +73,10 @@ public struct Namespace: Hashable, Sendable, Codable, CustomStringConvertible, C
     /// Whether this is the reserved `system` namespace, which workloads must not use.
     public var isReserved: Bool { self == .system }
 
-    public var description: String { rawValue }
-    public static func < (lhs: Namespace, rhs: Namespace) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message, underlyingError: error))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A node's identity: the public key of a server nkey ("N…", 56 characters).
-public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+public struct NodeID: NexIdentifier {
     /// The encoded public key.
     public let rawValue: String
 
@@ -89,25 +99,11 @@ public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         try self.init(keyPair.publicKey)
     }
 
-    public var description: String { rawValue }
-    public static func < (lhs: NodeID, rhs: NodeID) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message, underlyingError: error))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A workload's identity (0.x: the agent/VM ID, a lower-case UUIDv4). Any single subject token is
 /// accepted, because 0.2.x used 20-character xids and tests use names like `vm1234`.
-public struct WorkloadID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+public struct WorkloadID: NexIdentifier {
     /// The token.
     public let rawValue: String
 
@@ -132,27 +128,13 @@ public struct WorkloadID: Hashable, Sendable, Codable, CustomStringConvertible, 
 
     private init(unchecked: String) { rawValue = unchecked }
 
-    public var description: String { rawValue }
-    public static func < (lhs: WorkloadID, rhs: WorkloadID) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message, underlyingError: error))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A workload's name, as signed in the workload JWT's `nats.name` claim.
 ///
 /// 0.x rule (`DeployRequest.Validate`, since PR #275): `^[a-zA-Z0-9_-]+$`; the error text is
 /// `invalid workload name`. Such a name is always a valid subject token (it appears in log subjects).
-public struct WorkloadName: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+public struct WorkloadName: NexIdentifier {
     /// The name.
     public let rawValue: String
 
@@ -186,20 +168,6 @@ public struct WorkloadName: Hashable, Sendable, Codable, CustomStringConvertible
         }
     }
 
-    public var description: String { rawValue }
-    public static func < (lhs: WorkloadName, rhs: WorkloadName) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message, underlyingError: error))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// The `{workloadIdOrName}` token of `$NEX.WPING.{ns}.{workloadIdOrName}`: the subject does not say
