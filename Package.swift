@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "NKeys", targets: ["NKeys"]),
         .library(name: "NexAPI", targets: ["NexAPI"]),
         .library(name: "NexClient", targets: ["NexClient"]),
+        .library(name: "NexNode", targets: ["NexNode"]),
         .library(name: "NativeRuntime", targets: ["NativeRuntime"]),
         .library(name: "NATSProtocol", targets: ["NATSProtocol"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
@@ -57,6 +58,18 @@ let package = Package(
                 "NATS",
                 "NKeys",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The node daemon: control interface, identity, events (agents and workloads come next).
+        .target(
+            name: "NexNode",
+            dependencies: [
+                "NexAPI",
+                "NATS",
+                "JetStream",
+                "NKeys",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs native workload processes: process groups, environment, output lines, graceful stop.
@@ -140,6 +153,10 @@ let package = Package(
         .testTarget(
             name: "NexClientTests",
             dependencies: ["NexClient", "NATSTestSupport"]
+        ),
+        .testTarget(
+            name: "NexNodeTests",
+            dependencies: ["NexNode", "NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NativeRuntimeTests",
