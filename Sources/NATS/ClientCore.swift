@@ -285,19 +285,22 @@ final class ClientCore: Sendable {
         }
     }
 
-    func drain(_ subscription: SubscriptionState) async throws {
+    /// Unsubscribes `subscriptions` on the server, then ends each sequence after the messages already received.
+    func drain(_ subscriptions: [SubscriptionState]) async {
         let schedule: Bool = state.withLockedValue { state in
-            guard state.subscriptions[subscription.sid] != nil else { return false }
-            state.pending.writeUnsubscribe(sid: subscription.sid, max: nil)
+            for subscription in subscriptions where state.subscriptions[subscription.sid] != nil {
+                state.pending.writeUnsubscribe(sid: subscription.sid, max: nil)
+            }
             return Self.claimFlush(&state)
         }
         if schedule { scheduleFlush() }
-        // Once the server answered a PING sent after the UNSUB, no more messages come for this sid.
+        // Once the server answered a PING sent after the UNSUBs, no more messages come for these sids.
         try? await flush(timeout: .seconds(10))
-        let sid = subscription.sid
         eventLoop.execute {
-            self.state.withLockedValue { _ = $0.subscriptions.removeValue(forKey: sid) }
-            subscription.finish(discardBuffered: false)
+            self.state.withLockedValue { state in
+                for subscription in subscriptions { state.subscriptions.removeValue(forKey: subscription.sid) }
+            }
+            for subscription in subscriptions { subscription.finish(discardBuffered: false) }
         }
     }
 

@@ -113,9 +113,7 @@ public final class NATSClient: Service, Sendable {
     /// Unsubscribes everything, lets subscribers consume what was already received, flushes, then closes.
     public func drain(timeout: Duration = .seconds(30)) async throws {
         let subscriptions = core.beginDraining()
-        for subscription in subscriptions {
-            try? await core.drain(subscription)
-        }
+        await core.drain(subscriptions)
         // Wait (bounded) for consumers to empty their buffers.
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while subscriptions.contains(where: { $0.buffer.withLockedValue { !$0.messages.isEmpty } }),

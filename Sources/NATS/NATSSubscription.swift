@@ -35,7 +35,7 @@ public struct NATSSubscription: AsyncSequence, Sendable {
 
     /// Stops receiving new messages, but delivers the ones already received before the sequence ends.
     public func drain() async throws {
-        try await client.core.drain(state)
+        await client.core.drain([state])
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
