@@ -178,4 +178,29 @@ struct PubSubTests {
             }
         }
     }
+
+    @Test func clientDrainDeliversWhatArrivedThenCloses() async throws {
+        try await withNATSServer { server in
+            let nats = NATSClient(configuration: try testConfiguration(server.url))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await nats.run() }
+                try await nats.waitUntilConnected()
+                let a = try await nats.subscribe(to: "drain.a")
+                let b = try await nats.subscribe(to: "drain.b")
+                try await nats.flush()
+                for i in 0..<500 {
+                    try await nats.publish("\(i)", to: "drain.a")
+                    try await nats.publish("\(i)", to: "drain.b")
+                }
+                try await nats.flush()
+                async let countA: Int = a.reduce(0) { count, _ in count + 1 }
+                async let countB: Int = b.reduce(0) { count, _ in count + 1 }
+                try await nats.drain(timeout: .seconds(20))
+                #expect(try await countA == 500)
+                #expect(try await countB == 500)
+                await #expect(throws: NATSError.self) { try await nats.publish("late", to: "drain.a") }
+                try await group.waitForAll()
+            }
+        }
+    }
 }
