@@ -105,7 +105,7 @@ public final class NexNode: Service, Sendable {
             defer { state.running = true }
             return state.running
         }
-        guard !alreadyRunning else { throw NexNodeError(code: .connection, message: "run() called twice") }
+        guard !alreadyRunning else { throw NexNodeError(code: .alreadyRunning, message: "run() called while the node is running") }
         defer { state.withLock { $0.running = false } }
 
         var subscriptions: [(Endpoint, NATSSubscription)] = []

@@ -11,6 +11,8 @@ public struct NexNodeError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidIdentity = Code("invalidIdentity")
         /// Subscribing to the control subjects or publishing an event failed.
         public static let connection = Code("connection")
+        /// `run()` was called while the node was already running.
+        public static let alreadyRunning = Code("alreadyRunning")
 
         public var description: String { name }
     }
