@@ -156,7 +156,12 @@ let package = Package(
         ),
         .testTarget(
             name: "NexNodeTests",
-            dependencies: ["NexNode", "NexClient", "NATSTestSupport"]
+            dependencies: [
+                "NexNode",
+                "NexClient",
+                "NATSTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "NativeRuntimeTests",
