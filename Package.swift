@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "NativeRuntime", targets: ["NativeRuntime"]),
         .library(name: "NATSProtocol", targets: ["NATSProtocol"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
+        .executable(name: "nex", targets: ["nex"]),
         .executable(name: "nex-demo", targets: ["nex-demo"]),
         .executable(name: "nex-bench", targets: ["NexBench"]),
     ],
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // Pure layer: bytes in, values out. No sockets, no clocks.
@@ -70,6 +72,28 @@ let package = Package(
                 "NKeys",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The `nex` command tree (testable), and its thin executable.
+        .target(
+            name: "NexCLI",
+            dependencies: [
+                "NexNode",
+                "NexClient",
+                "NexAPI",
+                "NATS",
+                "NKeys",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "nex",
+            dependencies: [
+                "NexCLI",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Runs native workload processes: process groups, environment, output lines, graceful stop.
@@ -162,6 +186,10 @@ let package = Package(
                 "NATSTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "NexCLITests",
+            dependencies: ["NexCLI", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NativeRuntimeTests",
