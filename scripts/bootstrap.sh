@@ -3,7 +3,7 @@
 # Idempotent: when everything is present it only checks, which takes well under a second.
 set -euo pipefail
 
-APT_PACKAGES=(nats-server libsodium-dev libnats-dev pkg-config openssl ca-certificates python3 python3-pip gcc)
+APT_PACKAGES=(nats-server libsodium-dev libnats-dev pkg-config openssl ca-certificates python3 python3-pip gcc libc6-dev)
 PIP_PACKAGES=(nats-py nkeys pynacl)
 
 missing_apt=()
