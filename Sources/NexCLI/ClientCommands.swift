@@ -5,15 +5,19 @@ import NexAPI
 import NexClient
 import NexNode
 
-/// Runs `body` with a `NexClient` for the global options; connection failures become one-line errors.
-func withNexClient<T: Sendable>(_ options: ConnectionOptions, _ body: (NexClient) async throws -> T) async throws -> T {
+/// Runs `body` with a `NexClient` for the global options; failures become one-line errors, and when the
+/// request is for one `node`, "nobody answers" and "no answer in time" become `No such node: …`.
+func withNexClient<T: Sendable>(_ options: ConnectionOptions, node: NodeID? = nil,
+                                _ body: (NexClient) async throws -> T) async throws -> T {
     let environment = processEnvironment()
     let url = options.serverURL(environment: environment)
     let timeout = try options.requestTimeout(environment: environment)
     let namespace = try options.resolvedNamespace(environment: environment)
     var configuration = try options.clientConfiguration(url: url)
     configuration.connectTimeout = max(timeout, .seconds(2))
-    let logger = Logger(label: "nex.cli")
+    var logger = Logger(label: "nex.cli")
+    // A one-shot command's output is its answer; connection chatter only when asked for with NEX_LOGLEVEL.
+    if environment["NEX_LOGLEVEL"] == nil { logger.logLevel = .warning }
     do {
         return try await withNATSClient(configuration, logger: logger) { client in
             try await body(NexClient(client: client, namespace: namespace, timeout: timeout, logger: logger))
@@ -21,6 +25,7 @@ func withNexClient<T: Sendable>(_ options: ConnectionOptions, _ body: (NexClient
     } catch let error as CLIError {
         throw error
     } catch let error as NexClientError {
+        if let node, error.code == .noNode || error.code == .timeout { throw CLIError("No such node: \(node)") }
         throw CLIError(error.message)
     } catch let error as NATSError {
         throw CLIError("cannot talk to NATS at \(url): \(error)")
@@ -87,12 +92,7 @@ public struct NodeInfo: AsyncParsableCommand {
 
     public func run() async throws {
         let node = try parseNodeID(id)
-        let info: InfoResponse
-        do {
-            info = try await withNexClient(connection) { try await $0.info(node: node) }
-        } catch let error as CLIError where error.message.contains("no Nex node") || error.message.contains("did not answer") {
-            throw CLIError("No such node: \(node)")
-        }
+        let info = try await withNexClient(connection, node: node) { try await $0.info(node: node) }
         if json {
             try printJSON(info)
         } else {
@@ -115,12 +115,7 @@ public struct LameDuck: AsyncParsableCommand {
 
     public func run() async throws {
         let node = try parseNodeID(id)
-        let response: LameDuckResponse
-        do {
-            response = try await withNexClient(connection) { try await $0.lameDuck(node: node) }
-        } catch let error as CLIError where error.message.contains("no Nex node") || error.message.contains("did not answer") {
-            throw CLIError("No such node: \(node)")
-        }
+        let response = try await withNexClient(connection, node: node) { try await $0.lameDuck(node: node) }
         guard response.success else { throw CLIError("Node \(node) did not enter lame duck mode") }
         print("Command to enter lame duck mode issued to \(node)")
     }
