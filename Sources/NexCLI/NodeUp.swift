@@ -153,7 +153,7 @@ public struct NodeUp: AsyncParsableCommand {
             do {
                 try await group.run()
             } catch {
-                throw CLIError("node \(identity.nodeID) stopped: \(error)")
+                throw CLIError("node \(identity.nodeID) failed: \(error)")
             }
         }
     }

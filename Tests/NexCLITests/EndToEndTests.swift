@@ -97,6 +97,20 @@ struct EndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/node.nk"))
     }
 
+    @Test func nodeUpWithUnreachableServerFails() async throws {
+        // A server started and stopped again leaves a port nobody listens on.
+        let server = try await NATSServer.start()
+        let url = server.url
+        await server.stop()
+        let directory = try makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await runNex(["node", "up", "--no-sandbox", "-s", url, "--node-seed", directory + "/node.nk"],
+                                      directory: directory)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("failed"))
+        #expect(!result.stdout.contains("is up"))
+    }
+
     @Test func invalidConfigurationListsProblems() async throws {
         let directory = try makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
