@@ -12,7 +12,7 @@ build: bootstrap
 	$(SWIFT) build
 
 run: bootstrap
-	$(SWIFT) run nex node up
+	$(SWIFT) run nex node up --no-sandbox
 
 # Swift Testing runs every test in parallel by default; on 2 cores hundreds of concurrent nats-servers,
 # Python interop clients and compilers stall each other for seconds, so the width is bounded.
