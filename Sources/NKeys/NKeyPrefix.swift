@@ -33,7 +33,7 @@ public struct NKeyPrefix: Hashable, Sendable, CustomStringConvertible {
 
     /// The first character of a public key with this role ("U" for users).
     public var letter: Character {
-        Character(Unicode.Scalar(Base32.alphabet[Int(byte >> 3)]))
+        Character(Unicode.Scalar(Base32.alphabet.symbols[Int(byte >> 3)]))
     }
 
     public var description: String {
