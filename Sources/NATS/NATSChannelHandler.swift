@@ -77,6 +77,8 @@ final class NATSChannelHandler: ChannelInboundHandler {
         case .ping:
             run(machine.pingReceived())
         case .pong:
+            // Messages read before this PONG reach their subscriptions before a flush waiting on it returns.
+            deliverTouched()
             run(machine.pongReceived())
         case .ok:
             break
