@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "NATSProtocol", targets: ["NATSProtocol"]),
         .library(name: "NATSTestSupport", targets: ["NATSTestSupport"]),
         .executable(name: "nex", targets: ["nex"]),
+        .executable(name: "nex-agent", targets: ["nex-agent"]),
         .executable(name: "nex-demo", targets: ["nex-demo"]),
         .executable(name: "nex-bench", targets: ["NexBench"]),
     ],
@@ -70,6 +71,7 @@ let package = Package(
                 "NATS",
                 "JetStream",
                 "NKeys",
+                "NativeRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -94,6 +96,27 @@ let package = Package(
             dependencies: [
                 "NexCLI",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The agent: runs workloads for a node, speaking the agent protocol of NexAPI on the internal NATS.
+        .target(
+            name: "NexAgent",
+            dependencies: [
+                "NexAPI",
+                "NATS",
+                "NKeys",
+                "NativeRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "nex-agent",
+            dependencies: [
+                "NexAgent",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs native workload processes: process groups, environment, output lines, graceful stop.
@@ -186,6 +209,10 @@ let package = Package(
                 "NATSTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "NexAgentTests",
+            dependencies: ["NexAgent", "NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexCLITests",

@@ -25,6 +25,9 @@ public struct NexEventType: Hashable, Sendable, Codable, CustomStringConvertible
     public static let workloadDeployed = NexEventType(unchecked: "workload_deployed")
     /// Workload namespace; data ``WorkloadStatusEvent`` (agent: exit code) or ``WorkloadUndeployedEvent`` (node: reason).
     public static let workloadUndeployed = NexEventType(unchecked: "workload_undeployed")
+    /// Workload namespace; data ``WorkloadStatusEvent`` (the exit code, and the restart in `message`):
+    /// an essential service failed and is being restarted (new in swift-nex; 0.x redeployed silently).
+    public static let workloadRestarting = NexEventType(unchecked: "workload_restarting")
     /// Workload namespace; data ``FunctionExecSucceededEvent``.
     public static let functionExecSucceeded = NexEventType(unchecked: "function_exec_succeeded")
     /// Workload namespace; data ``FunctionExecFailedEvent``.

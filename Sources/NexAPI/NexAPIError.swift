@@ -19,6 +19,8 @@ public struct NexAPIError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidLocation = Code("invalidLocation")
         /// A node configuration has problems; the message lists all of them.
         public static let invalidConfiguration = Code("invalidConfiguration")
+        /// The agent's environment lacks a variable or has a malformed one.
+        public static let invalidAgentEnvironment = Code("invalidAgentEnvironment")
         /// The remote side answered with an error envelope; the message is its `error` text.
         public static let remoteFailure = Code("remoteFailure")
 

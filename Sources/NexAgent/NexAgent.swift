@@ -1,0 +1,1 @@
+// The agent: see AgentProtocol.swift in NexAPI for the protocol it speaks.

@@ -1,0 +1,1 @@
+// The `nex-agent` executable: started by a node, never by hand.
