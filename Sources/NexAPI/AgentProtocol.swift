@@ -26,6 +26,9 @@ public enum AgentSubjects {
     public static func events(agent: String) -> String { "hostint.\(agent).events.*" }
     /// agent → node publish: `AgentLogEntry`.
     public static func logs(agent: String) -> String { "hostint.\(agent).logs" }
+    /// agent → node publish: `AgentProcessStarted`, each time a workload process (re)starts, so the node
+    /// can kill the workload's process group should the agent die.
+    public static func process(agent: String) -> String { "hostint.\(agent).process" }
     /// node → agent request: `AgentDeployRequest` → `AgentDeployReply`.
     public static func deploy(agent: String) -> String { "agentint.\(agent).deploy" }
     /// node → agent request: `AgentUndeployRequest` → `AgentUndeployReply`.
@@ -251,6 +254,17 @@ public struct AgentDeployReply: Hashable, Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey { case accepted, message, processGroup = "process_group" }
+}
+
+/// agent → node: a workload process started (first run or restart) as the leader of this process group.
+public struct AgentProcessStarted: Hashable, Sendable, Codable {
+    public var workloadID: String
+    public var processGroup: Int32
+    public init(workloadID: String, processGroup: Int32) {
+        self.workloadID = workloadID
+        self.processGroup = processGroup
+    }
+    private enum CodingKeys: String, CodingKey { case workloadID = "workload_id", processGroup = "process_group" }
 }
 
 /// node → agent: stop and forget this workload (`agentint.{id}.undeploy`).
