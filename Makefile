@@ -25,6 +25,7 @@ test: bootstrap
 
 bench: bootstrap
 	$(SWIFT) build -c release --product nex-bench
+	$(SWIFT) build -c release --product nex-agent
 	.build/release/nex-bench $(if $(ONLY),--only $(ONLY)) $(BENCH_ARGS)
 
 clean:

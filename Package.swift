@@ -74,6 +74,8 @@ let package = Package(
                 "NativeRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // The `nex` command tree (testable), and its thin executable.
@@ -173,7 +175,10 @@ let package = Package(
                 "NATS",
                 "JetStream",
                 "NATSTestSupport",
+                "NexNode",
+                "NexClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/NexBench"
         ),

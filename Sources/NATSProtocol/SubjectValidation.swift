@@ -144,6 +144,22 @@ public struct SubjectPattern: Sendable, Hashable, CustomStringConvertible {
         return position == count + 1
     }
 
+    /// Whether some subject matches both patterns (nats-server `SubjectsCollide`): token by token,
+    /// literals must be equal unless either side is `*`; a `>` on either side covers the rest, but
+    /// still needs at least one token on the other side.
+    public func collides(with other: SubjectPattern) -> Bool {
+        for index in 0..<max(tokens.count, other.tokens.count) {
+            guard index < tokens.count, index < other.tokens.count else { return false }
+            switch (tokens[index], other.tokens[index]) {
+            case (.anyRest, _), (_, .anyRest): return true
+            case (.anyOne, _), (_, .anyOne): continue
+            case (.literal(let left), .literal(let right)):
+                guard left == right else { return false }
+            }
+        }
+        return true
+    }
+
     public var description: String {
         self.string
     }

@@ -10,6 +10,8 @@ public enum NexEventPayload: Hashable, Sendable, Codable {
     case workloadExited(WorkloadStatusEvent)
     /// The node's own undeploy notice (`reason`).
     case workloadUndeployed(WorkloadUndeployedEvent)
+    /// An essential service failed and restarts (`code`, and the restart in `message`).
+    case workloadRestarting(WorkloadStatusEvent)
     case functionExecSucceeded(FunctionExecSucceededEvent)
     case functionExecFailed(FunctionExecFailedEvent)
     case agentStarted(AgentStartedEvent)
@@ -33,6 +35,7 @@ public enum NexEventPayload: Hashable, Sendable, Codable {
             } else {
                 self = .workloadExited(try WorkloadStatusEvent(from: decoder))
             }
+        case .workloadRestarting: self = .workloadRestarting(try WorkloadStatusEvent(from: decoder))
         case .functionExecSucceeded: self = .functionExecSucceeded(try FunctionExecSucceededEvent(from: decoder))
         case .functionExecFailed: self = .functionExecFailed(try FunctionExecFailedEvent(from: decoder))
         case .agentStarted: self = .agentStarted(try AgentStartedEvent(from: decoder))
@@ -52,7 +55,7 @@ public enum NexEventPayload: Hashable, Sendable, Codable {
         case .nodeStopped(let data): try data.encode(to: encoder)
         case .heartbeat(let data): try data.encode(to: encoder)
         case .nodeEnteredLameDuck(let data): try data.encode(to: encoder)
-        case .workloadDeployed(let data), .workloadExited(let data): try data.encode(to: encoder)
+        case .workloadDeployed(let data), .workloadExited(let data), .workloadRestarting(let data): try data.encode(to: encoder)
         case .workloadUndeployed(let data): try data.encode(to: encoder)
         case .functionExecSucceeded(let data): try data.encode(to: encoder)
         case .functionExecFailed(let data): try data.encode(to: encoder)

@@ -148,6 +148,11 @@ public struct NodeUp: AsyncParsableCommand {
                     }
                 }
             }
+            tasks.addTask {
+                // SIGUSR2 (as nats-server's `--signal ldm`): lame duck, then shutdown after the delay;
+                // SIGTERM/SIGINT meanwhile shut down at once.
+                for await _ in await UnixSignalsSequence(trapping: .sigusr2) { node.enterLameDuckMode() }
+            }
             // The group ending ends the command; the announcer may still be polling.
             defer { tasks.cancelAll() }
             do {

@@ -11,6 +11,8 @@ public struct NexNodeError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidIdentity = Code("invalidIdentity")
         /// Subscribing to the control subjects or publishing an event failed.
         public static let connection = Code("connection")
+        /// An agent could not be started, or the agent executable is missing.
+        public static let agent = Code("agent")
         /// `run()` was called while the node was already running.
         public static let alreadyRunning = Code("alreadyRunning")
 

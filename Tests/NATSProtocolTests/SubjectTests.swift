@@ -103,6 +103,25 @@ struct SubjectTests {
         #expect(compiled.matches(subject) == expected, "\(pattern) vs \(subject.debugDescription)")
     }
 
+    @Test(arguments: [
+        ("$NEX.>", "$NEX.PING", true),
+        ("$NEX.>", "$NEX", false),
+        ("$JS.>", "$JS.API.>", true),
+        ("a.*", "a.b", true),
+        ("a.*", "a.b.c", false),
+        ("a.*.c", "a.b.*", true),
+        ("a.b", "a.c", false),
+        (">", "x", true),
+        ("*", "a.b", false),
+        ("a.b", "a.b", true),
+        ("hello.>", "$SYS.>", false),
+    ])
+    func collisions(_ left: String, _ right: String, _ expected: Bool) throws {
+        let a = try #require(SubjectPattern(left)), b = try #require(SubjectPattern(right))
+        #expect(a.collides(with: b) == expected, "\(left) vs \(right)")
+        #expect(b.collides(with: a) == expected, "\(right) vs \(left)")
+    }
+
     @Test func patternProperties() throws {
         #expect(try #require(SubjectPattern("a.*")).hasWildcards)
         #expect(try #require(SubjectPattern("a.>")).hasWildcards)

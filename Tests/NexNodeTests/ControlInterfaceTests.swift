@@ -102,16 +102,16 @@ import Testing
         }
     }
 
-    @Test func deployAndStopAnswerHonestly() async throws {
+    @Test func incompleteDeploysAndUnknownStopsGetTheSpecErrors() async throws {
         try await withNATSServer { server in
             try await withNodes([NodeUnderTest(url: server.url)], testURL: server.url) { nex, running in
                 let node = running[0].nodeID
                 let deploy = DeployRequest(workloadName: "echo", workloadType: .native)
-                await #expect(throws: NexClientError.remote(NexNode.workloadsUnavailable)) {
+                await #expect(throws: NexClientError.remote(NexFailure.environmentDecryptionFailed("no environment in the request"))) {
                     try await nex.deploy(deploy, to: node)
                 }
                 let stop = StopRequest(nodeID: node.rawValue, workloadID: "abc", workloadJWT: "x.y.z")
-                await #expect(throws: NexClientError.remote(NexNode.workloadsUnavailable)) {
+                await #expect(throws: NexClientError.remote(NexFailure.noSuchWorkload)) {
                     try await nex.stop(stop, on: node)
                 }
             }
