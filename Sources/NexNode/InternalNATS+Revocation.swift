@@ -15,10 +15,19 @@ extension InternalNATS {
     /// never drops an earlier revocation.
     ///
     /// - Throws: ``NexNodeError`` with code ``NexNodeError/Code/internalNATS`` when the server did not accept
-    ///   the update (the revocation is kept and goes out again with the next one).
+    ///   the update. The revocation is kept: it goes out with the next update, and calling this again retries.
     public func revoke(agentID: String, timeout: Duration = .seconds(10)) async throws(NexNodeError) {
         let keys = agentUsers.withLock { $0.removeValue(forKey: agentID) ?? [] }
         guard !keys.isEmpty else { return }
+        do {
+            try await pushRevocation(of: keys, agentID: agentID, timeout: timeout)
+        } catch {
+            agentUsers.withLock { $0[agentID, default: []].append(contentsOf: keys) }
+            throw error
+        }
+    }
+
+    private func pushRevocation(of keys: [String], agentID: String, timeout: Duration) async throws(NexNodeError) {
         await revocations.acquire()
         defer { revocations.release() }
         let revoked = revocations.add(keys, at: Date())
