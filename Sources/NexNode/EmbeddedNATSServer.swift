@@ -8,7 +8,8 @@ import Darwin
 import Logging
 import Synchronization
 
-/// A `nats-server` child process with JetStream, for `nex node up` on a machine with no NATS yet.
+/// A `nats-server` child process with JetStream, for `nex node up` on a machine with no NATS yet; also the
+/// process under the node's internal NATS (``InternalNATS``: JetStream off, operator mode from ``Configuration/configurationText``).
 ///
 /// The server listens on loopback only, keeps its JetStream store and its log in ``Configuration/storeDirectory``
 /// (so streams, KV buckets and object stores survive restarts), and runs in its own process group: a
@@ -25,20 +26,35 @@ public final class EmbeddedNATSServer: Sendable {
         public var host: String
         /// The client port; `nil` lets the server pick a free one (`-p -1`).
         public var port: Int?
-        /// JetStream store (`-sd`) and the server log (`nats-server.log`); created when missing.
+        /// JetStream store (`-sd`), the server log (`nats-server.log`) and the configuration file
+        /// (`nats-server.conf`, when there is ``configurationText``); created when missing.
         public var storeDirectory: String
         /// How long to wait for "Server is ready" before giving up.
         public var readyTimeout: Duration
+        /// Whether to enable JetStream (`-js`).
+        public var jetStream: Bool
+        /// Configuration file text (e.g. an operator-mode trust chain, `max_payload`), written to the store
+        /// directory with mode 0600 and passed with `-c`. Host, port, JetStream and logging flags given on
+        /// the command line win over the file.
+        public var configurationText: String?
+        /// Debug (`-D`) and protocol trace (`-V`) logging, to the log file.
+        public var debug: Bool
+        public var trace: Bool
 
         public init(executable: String? = nil, searchPath: [String] = EmbeddedNATSServer.environmentPath(),
                     host: String = "127.0.0.1", port: Int? = nil, storeDirectory: String,
-                    readyTimeout: Duration = .seconds(30)) {
+                    readyTimeout: Duration = .seconds(30), jetStream: Bool = true, configurationText: String? = nil,
+                    debug: Bool = false, trace: Bool = false) {
             self.executable = executable
             self.searchPath = searchPath
             self.host = host
             self.port = port
             self.storeDirectory = storeDirectory
             self.readyTimeout = readyTimeout
+            self.jetStream = jetStream
+            self.configurationText = configurationText
+            self.debug = debug
+            self.trace = trace
         }
     }
 
@@ -95,10 +111,15 @@ public final class EmbeddedNATSServer: Sendable {
         let logPath = configuration.storeDirectory + "/nats-server.log"
         // Each start gets a fresh log, so the port and readiness lines read below are this run's.
         unlink(logPath)
-        let arguments = [
-            executable, "-a", configuration.host, "-p", String(configuration.port ?? -1),
-            "-js", "-sd", configuration.storeDirectory,
-        ]
+        var arguments = [executable, "-a", configuration.host, "-p", String(configuration.port ?? -1)]
+        if configuration.jetStream { arguments += ["-js", "-sd", configuration.storeDirectory] }
+        if configuration.debug { arguments.append("-D") }
+        if configuration.trace { arguments.append("-V") }
+        if let text = configuration.configurationText {
+            let configPath = configuration.storeDirectory + "/nats-server.conf"
+            try writePrivateFile(configPath, contents: text)
+            arguments += ["-c", configPath]
+        }
         let pid = try spawn(executable, arguments: arguments, outputPath: logPath)
         logger.debug("Started embedded nats-server", metadata: ["pid": "\(pid)", "log": "\(logPath)"])
 
@@ -224,6 +245,25 @@ public final class EmbeddedNATSServer: Sendable {
             if mkdir(current, 0o700) != 0, errno != EEXIST {
                 throw NexNodeError(code: .embeddedServer, message: "cannot create \(current): \(String(cString: strerror(errno)))")
             }
+        }
+    }
+
+    /// Replaces `path` with `contents`, readable by the owner only.
+    private static func writePrivateFile(_ path: String, contents: String) throws(NexNodeError) {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw NexNodeError(code: .embeddedServer, message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var bytes = Array(contents.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else {
+                throw NexNodeError(code: .embeddedServer, message: "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            bytes = bytes.dropFirst(written)
         }
     }
 
