@@ -17,13 +17,15 @@ import Musl
 // An agent must never outlive its node: the kernel kills us when the parent (the node) dies.
 // `prctl` is variadic in C, so Swift cannot call it directly; the fixed-argument form is ABI-compatible.
 typealias PrctlFunction = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+let parent = getppid()
 if let symbol = dlsym(nil, "prctl") {
     let prctl = unsafeBitCast(symbol, to: PrctlFunction.self)
     let setParentDeathSignal: Int32 = 1  // PR_SET_PDEATHSIG
     _ = prctl(setParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
 }
-// The node may have died before the request took effect; then init (pid 1) adopted us.
-if getppid() == 1 {
+// The node may have died before the request took effect; then a reaper adopted us. (Not a check
+// for pid 1: in a container the node itself may be pid 1.)
+if getppid() != parent {
     FileHandle.standardError.write(Data("nex-agent: the parent process is gone\n".utf8))
     exit(1)
 }

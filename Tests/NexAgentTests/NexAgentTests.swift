@@ -152,6 +152,24 @@ import Glibc
         }
     }
 
+    @Test func undeployOfAnEssentialServiceEndsItsSupervisionWithoutEvents() async throws {
+        try await withAgent { node in
+            try node.install(AgentFixture.staticPath, as: "echo-bin")
+            let reply = try await node.deploy(node.request("e1", artifact: "echo-bin", argv: ["echo"], essential: true))
+            #expect(reply.accepted, "\(reply.message)")
+            let group = try #require(reply.processGroup)
+            try await waitUntil("the service to be ready") { node.logs("e1").contains { $0.text == "ready" } }
+            let stopped = try await node.undeploy("e1")
+            #expect(stopped.stopped)
+            #expect(stopped.message == "terminated by signal \(SIGTERM)")
+            #expect(!isAlive(group))
+            #expect(try await node.ping() == "OK")
+            #expect(node.events(.workloadRestarting, "e1").isEmpty)
+            #expect(node.events(.workloadUndeployed, "e1").isEmpty)
+            #expect(node.processStarts("e1").map(\.processGroup) == [group])
+        }
+    }
+
     @Test func badDeploysAreRefusedWithAReason() async throws {
         try await withAgent(sandboxed: true) { node in
             try node.install(AgentFixture.staticPath, as: "good")
