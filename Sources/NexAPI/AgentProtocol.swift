@@ -39,8 +39,12 @@ public enum AgentSubjects {
     public static func lameDuck(agent: String) -> String { "agentint.\(agent).lameduck" }
     /// The inbox prefix an agent must use for its own requests (its credentials allow no other).
     public static func inboxPrefix(agent: String) -> String { "_INBOX_\(agent)" }
-    /// What an agent's credentials allow it to publish.
+    /// What an agent's credentials allow it to publish. The agent also answers requests (deploy,
+    /// undeploy, ping) on the node's inbox, outside these subjects: its credentials must also allow
+    /// responses (the user JWT's `resp` permission, at least ``agentResponsesPerRequest`` per request).
     public static func agentPublishPermissions(agent: String) -> [String] { ["hostint.\(agent).>"] }
+    /// How many replies an agent sends to one request (the `resp.max` of its user JWT).
+    public static let agentResponsesPerRequest = 1
     /// What an agent's credentials allow it to subscribe to.
     public static func agentSubscribePermissions(agent: String) -> [String] {
         ["agentint.\(agent).>", "\(inboxPrefix(agent: agent)).>"]
