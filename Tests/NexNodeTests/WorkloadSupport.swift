@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import JetStream
 import NATS
 import NKeys
@@ -120,4 +121,37 @@ func noSandboxConfiguration(types: [WorkloadType] = [.native]) -> NodeConfigurat
     configuration.denyTriggerSubjects = NodeConfiguration.alwaysDeniedTriggerSubjects
     configuration.agentHandshakeTimeoutMilliseconds = 20_000
     return configuration
+}
+
+/// Everything a sequence yields, gathered by a background task, so a test can wait for several
+/// different elements of one subscription (an iterator can be consumed only once).
+final class Collector<Element: Sendable>: Sendable {
+    private final class Storage: Sendable {
+        let elements = Mutex<[Element]>([])
+    }
+    private let storage = Storage()
+    private let task: Task<Void, Never>
+
+    init<S: AsyncSequence & Sendable>(_ sequence: S) where S.Element == Element {
+        let storage = self.storage
+        task = Task {
+            do {
+                for try await element in sequence { storage.elements.withLock { $0.append(element) } }
+            } catch {}
+        }
+    }
+
+    deinit { task.cancel() }
+
+    var all: [Element] { storage.elements.withLock { $0 } }
+
+    /// The first element that satisfies `predicate`, waiting for it up to `limit`.
+    func first(limit: Duration = .seconds(20), where predicate: @Sendable (Element) -> Bool) async throws -> Element {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let match = all.first(where: predicate) { return match }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestTimeout(what: "a matching element")
+    }
 }

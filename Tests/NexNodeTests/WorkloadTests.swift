@@ -24,8 +24,9 @@ struct WorkloadTests {
                 let request = try echoDeployRequest(artifact, name: "echo", on: node, nodeXKey: info.publicXKey, issuer: issuer,
                                                     environment: ["nats_url": server.url, "ECHO_SUBJECT": "svc.echo.one",
                                                                   "echo_greeting": "sealed hello", "ECHO_PREFIX": "re:"])
-                let logs = try await nex.logs(workloadName: try WorkloadName("echo"))
-                let events = try await nex.events(namespace: .default)
+                let logStream = try await nex.logs(workloadName: try WorkloadName("echo"))
+                let eventStream = try await nex.events(namespace: .default)
+                let logs = Collector(logStream), events = Collector(eventStream)
                 let response = try await nex.deploy(request, to: node)
                 #expect(response.started)
                 #expect(response.name == "echo")
@@ -34,42 +35,43 @@ struct WorkloadTests {
 
                 #expect(try await requestUntilAnswered(nex.client, "ping", to: "svc.echo.one") == "re:ping")
 
-                let deployed = try await firstMatch(in: events) { $0.type == .workloadDeployed }
+                let deployed = try await events.first { $0.type == .workloadDeployed }
                 guard case .workloadDeployed(let status) = deployed.event.event.data else { Issue.record("wrong payload"); return }
                 #expect(status.workloadID == response.id)
                 #expect(status.totalBytes == Int64(try FileManager.default.attributesOfItem(atPath: EchoService.path)[.size] as! Int))
                 #expect(deployed.event.event.source == "\(node)-\(response.id)")
 
                 // The sealed environment reached the process (keys uppercased); nothing else was inherited.
-                let greeting = try await firstMatch(in: logs) { $0.record.text.hasPrefix("ECHO_GREETING=") }
+                let greeting = try await logs.first { $0.record.text.hasPrefix("ECHO_GREETING=") }
                 #expect(greeting.record.text == "ECHO_GREETING=sealed hello")
                 #expect(greeting.record.level == .info)
                 #expect(greeting.workloadID == workloadID)
                 #expect(greeting.nodeID == node)
-                let stderr = try await firstMatch(in: logs) { $0.record.text == "echo service stderr line" }
+                let stderr = try await logs.first { $0.record.text == "echo service stderr line" }
+                #expect(!logs.all.contains { $0.record.text == "PATH is set" })
                 #expect(stderr.record.level == .error)
 
                 let machines = try await nex.info(node: node).machines ?? []
                 #expect(machines.map(\.id) == [response.id])
                 #expect(machines.first?.workload.hash == artifact.hash)
                 #expect(machines.first?.workload.workloadType == .native)
-                #expect(try await nex.workloadPing(WorkloadReference("echo")).flatMap { $0.runningMachines ?? [] }.map(\.id) == [response.id])
+                #expect(try await nex.workloadPing(WorkloadReference("echo"), timeout: .seconds(2)).flatMap { $0.runningMachines ?? [] }.map(\.id) == [response.id])
                 #expect(try await nex.ping(node: node)?.runningMachines == 1)
 
                 let stop = try DeployRequestBuilder.stopRequest(workloadID: workloadID, on: node, issuer: issuer.key)
                 let stopped = try await nex.stop(stop, on: node)
                 #expect(stopped.stopped)
                 #expect(stopped.id == response.id)
-                let undeployed = try await firstMatch(in: events) { $0.type == .workloadUndeployed }
+                let undeployed = try await events.first { $0.type == .workloadUndeployed }
                 guard case .workloadUndeployed(let notice) = undeployed.event.event.data else { Issue.record("wrong payload"); return }
                 #expect(notice.reason == WorkloadUndeployedEvent.undeployRequestedReason)
                 await #expect(throws: NATSError.self) {
                     _ = try await nex.client.request("gone?", to: "svc.echo.one", timeout: .seconds(2))
                 }
                 #expect(try await nex.info(node: node).machines?.isEmpty ?? true)
-                #expect(try await nex.workloadPing(WorkloadReference("echo")).isEmpty)
-                try await logs.close()
-                try await events.close()
+                #expect(try await nex.workloadPing(WorkloadReference("echo"), timeout: .seconds(2)).isEmpty)
+                try await logStream.close()
+                try await eventStream.close()
             }
         }
     }
