@@ -51,12 +51,24 @@ func printJSON(_ value: some Encodable) throws {
 /// `nex node ls` (alias `nodes`): every node that answers `$NEX.PING` within the timeout.
 public struct NodeList: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "ls", abstract: "List the Nex nodes that answer a ping.", aliases: ["nodes"])
+        commandName: "ls", abstract: "List the Nex nodes that answer a ping.",
+        discussion: """
+        Every node answering $NEX.PING within --timeout is listed; a * after the ID marks lame duck mode.
+
+        Examples:
+          nex node ls
+          nex node ls --full
+          nex node ls --json --timeout 5s
+        """,
+        aliases: ["nodes"])
 
     @OptionGroup public var connection: ConnectionOptions
 
     @Flag(help: "Print the raw ping responses as JSON.")
     public var json = false
+
+    @Flag(help: "Also show nexus, uptime, sandboxing, OS and architecture.")
+    public var full = false
 
     public init() {}
 
@@ -67,23 +79,31 @@ public struct NodeList: AsyncParsableCommand {
             try printJSON(nodes)
             return
         }
-        print(NodeOutput.nodeList(nodes.map { node in
-            PingResponseView(id: node.nodeID, name: node.tags["node_name"] ?? "no-name", nexus: node.nexus,
-                             version: node.version, workloads: node.runningMachines,
-                             lameDuck: node.tags[NodeTag.lameDuck] == "true")
-        }))
+        let views = nodes.map(PingResponseView.init)
+        print(full ? NodeOutput.nodeListFull(views) : NodeOutput.nodeList(views))
     }
 }
 
 /// `nex node info <id>`: one node's description and its workloads in the namespace.
 public struct NodeInfo: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Show one Nex node: identity, tags, memory and workloads.")
+        commandName: "info", abstract: "Show one Nex node: identity, tags, memory and workloads.",
+        discussion: """
+        Workloads shown are those of the namespace (--namespace).
+
+        Examples:
+          nex node info NBZ...
+          nex node info NBZ... --full --namespace team
+          nex node info NBZ... --json
+        """)
 
     @OptionGroup public var connection: ConnectionOptions
 
     @Flag(help: "Print the raw info response as JSON.")
     public var json = false
+
+    @Flag(help: "List workloads with their runtime and description.")
+    public var full = false
 
     @Argument(help: "The node ID (N…).")
     public var id: String
@@ -96,7 +116,48 @@ public struct NodeInfo: AsyncParsableCommand {
         if json {
             try printJSON(info)
         } else {
-            print(NodeOutput.nodeInfo(id: node.rawValue, info))
+            print(NodeOutput.nodeInfo(id: node.rawValue, info, full: full))
+        }
+    }
+}
+
+/// `nex node probe [--workload id|name]`: the workloads of the namespace that answer a workload ping.
+public struct NodeProbe: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "probe", abstract: "Find running workloads in the namespace by workload ping.",
+        discussion: """
+        Every node running a matching workload answers; the others stay silent, so the command waits the \
+        whole --timeout.
+
+        Examples:
+          nex node probe
+          nex node probe --workload echoservice --namespace team
+        """)
+
+    @OptionGroup public var connection: ConnectionOptions
+
+    @Option(help: "Only the workload with this ID or name.")
+    public var workload: String?
+
+    @Flag(help: "Print the raw workload ping responses as JSON.")
+    public var json = false
+
+    public init() {}
+
+    public func run() async throws {
+        var reference: WorkloadReference?
+        if let workload {
+            do {
+                reference = try WorkloadReference(workload)
+            } catch {
+                throw CLIError(error.message)
+            }
+        }
+        let responses = try await withNexClient(connection) { try await $0.workloadPing(reference) }
+        if json {
+            try printJSON(responses)
+        } else {
+            print(NodeOutput.workloadProbe(responses))
         }
     }
 }
@@ -104,7 +165,13 @@ public struct NodeInfo: AsyncParsableCommand {
 /// `nex lameduck <id>`: the node stops bidding and refuses deploys, then shuts down.
 public struct LameDuck: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "lameduck", abstract: "Put a Nex node into lame duck mode.")
+        commandName: "lameduck", abstract: "Put a Nex node into lame duck mode.",
+        discussion: """
+        The node stops bidding in auctions and refuses deploys, then shuts down gracefully.
+
+        Example:
+          nex lameduck NBZ...
+        """)
 
     @OptionGroup public var connection: ConnectionOptions
 
@@ -124,7 +191,7 @@ public struct LameDuck: AsyncParsableCommand {
 extension NodeOutput {
     /// `nex node info`: heading `Nex Node Information`, rows `Node`, `Xkey`, `Version`, `Uptime`,
     /// `Available Agents`, `Tags` (`k=v` sorted, joined by `, `), `Memory in kB`, then the `Workloads` table.
-    public static func nodeInfo(id: String, _ info: InfoResponse) -> String {
+    public static func nodeInfo(id: String, _ info: InfoResponse, full: Bool = false) -> String {
         var fields: [(String, String)] = [
             ("Node", id), ("Xkey", info.publicXKey), ("Version", info.version), ("Uptime", info.uptime),
             ("Available Agents", String(info.availableAgents)),
@@ -147,6 +214,10 @@ extension NodeOutput {
         let machines = info.machines ?? []
         if machines.isEmpty {
             lines.append("No workloads")
+        } else if full {
+            lines.append(TextTable(title: "Workloads", header: ["Id", "Type", "Runtime", "Name", "Description"], rows: machines.map {
+                [$0.id, $0.workload.workloadType.rawValue, $0.workload.runtime, $0.workload.name, $0.workload.description]
+            }).render())
         } else {
             lines.append(TextTable(title: "Workloads", header: ["", "ID", "Type", "Name", "Uptime", "Runtime"], rows: machines.map {
                 [$0.healthy ? "🟢" : "🔴", $0.id, $0.workload.workloadType.rawValue, $0.workload.name, $0.uptime, $0.workload.runtime]

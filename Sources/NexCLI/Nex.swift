@@ -8,9 +8,20 @@ public struct Nex: AsyncParsableCommand {
 
     public static let configuration = CommandConfiguration(
         commandName: "nex",
-        abstract: "NATS Execution Engine: run and manage Nex nodes.",
+        abstract: "NATS Execution Engine: run and manage Nex nodes and their workloads.",
+        discussion: """
+        Connection options follow the nats CLI: -s/--server, --user/--password, --creds, --nkey, --tlscert, \
+        --tlskey, --tlsca, --timeout and --context (nats CLI contexts; the selected one is used by default). \
+        --namespace picks the workload namespace ($NEX_NAMESPACE, default "default").
+
+        Examples:
+          nex node up --no-sandbox
+          nex node ls
+          nex devrun ./echoservice
+          nex logs --workload_name echoservice
+        """,
         version: version,
-        subcommands: [NodeCommand.self, LameDuck.self]
+        subcommands: [NodeCommand.self, DevRun.self, Run.self, Stop.self, Logs.self, Events.self, LameDuck.self]
     )
 
     public init() {}
@@ -21,7 +32,15 @@ public struct NodeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "node",
         abstract: "Run a Nex node or inspect the nodes on a NATS system.",
-        subcommands: [NodeUp.self, NodeList.self, NodeInfo.self]
+        discussion: """
+        Examples:
+          nex node preflight --init nosandbox
+          nex node up --no-sandbox
+          nex node ls --full
+          nex node info NBZ...
+          nex node probe --workload echoservice
+        """,
+        subcommands: [NodeUp.self, NodePreflight.self, NodeList.self, NodeInfo.self, NodeProbe.self]
     )
 
     public init() {}

@@ -84,6 +84,14 @@ public struct NexLogMessage: Sendable, Hashable {
     public var workloadID: WorkloadID
     /// The record as the node sent it.
     public var record: LogRecord
+
+    public init(namespace: Namespace, nodeID: NodeID, workloadName: WorkloadName, workloadID: WorkloadID, record: LogRecord) {
+        self.namespace = namespace
+        self.nodeID = nodeID
+        self.workloadName = workloadName
+        self.workloadID = workloadID
+        self.record = record
+    }
 }
 
 /// Workload log records as an async sequence, bounded like ``NexEventStream``.
