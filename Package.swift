@@ -86,7 +86,9 @@ let package = Package(
                 "NexClient",
                 "NexAPI",
                 "NATS",
+                "JetStream",
                 "NKeys",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +118,8 @@ let package = Package(
             name: "nex-agent",
             dependencies: [
                 "NexAgent",
+                "NexAPI",
+                "NATS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -55,6 +55,9 @@ public enum WatchOutput {
                 + (data.message.isEmpty ? "" : ": \(oneLine(data.message))")
         case .workloadUndeployed(let data):
             return "workload \(data.workloadName) (\(data.workloadID)) undeployed: \(data.reason)"
+        case .workloadRestarting(let data):
+            return "workload \(data.workloadName) (\(data.workloadID)) failed with code \(data.code), restarting"
+                + (data.message.isEmpty ? "" : ": \(oneLine(data.message))")
         case .functionExecSucceeded(let data):
             let milliseconds = Double(data.elapsedNanos) / 1_000_000
             return "function \(data.workloadName) (\(data.workloadID)) triggered on \(data.triggerSubject) succeeded in \(milliseconds) ms"

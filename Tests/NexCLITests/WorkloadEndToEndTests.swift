@@ -39,11 +39,27 @@ struct WorkloadEndToEndTests {
         return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
     }
 
-    @Test func devrunUploadsSignsAndReportsTheNodesAnswer() async throws {
+    /// The static C echo service of the benchmarks, built into `directory`.
+    private func buildEchoService(into directory: String) throws -> String {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Benchmarks/c/echo_service.c").path
+        let output = directory + "/echo.service"
+        let gcc = Process()
+        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
+        gcc.arguments = ["-O2", "-static", "-o", output, source]
+        gcc.standardError = FileHandle.nullDevice
+        try gcc.run()
+        gcc.waitUntilExit()
+        #expect(gcc.terminationStatus == 0)
+        return output
+    }
+
+    @Test func devrunDeploysAServiceThatLogsProbesAndStops() async throws {
         let server = try await NATSServer.start(.init(jetStream: true))
         let directory = try makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (node, nodeID) = try await startNode(server, directory: directory)
+        var watchers: [NexProcess] = []
         do {
             // Not a workload: a clear error before anything is uploaded or any key is written.
             let text = directory + "/notes.txt"
@@ -53,32 +69,55 @@ struct WorkloadEndToEndTests {
             #expect(refused.stderr.contains("notes.txt is not a workload"))
             #expect(!FileManager.default.fileExists(atPath: directory + "/.nex/issuer.nk"))
 
-            // A real ELF executable, uploaded under its dot-less base name.
-            let binary = directory + "/echo.service"
-            try FileManager.default.copyItem(atPath: "/bin/true", toPath: binary)
-            let devrun = try await runNex(["devrun", binary, "GREETING=hi", "-s", server.url, "--timeout", "3s"], directory: directory)
+            let logs = try NexProcess(["logs", "-s", server.url], directory: directory)
+            let events = try NexProcess(["events", "-s", server.url], directory: directory)
+            watchers = [logs, events]
+            try await Task.sleep(for: .milliseconds(500))  // let the watchers subscribe (they print nothing until then)
+
+            // A static ELF service, uploaded under its dot-less base name, deployed with a sealed environment.
+            let binary = try buildEchoService(into: directory)
+            let devrun = try await runNex(["devrun", binary, "NATS_URL=\(server.url)", "ECHO_SUBJECT=svc.cli", "echo_greeting=hi",
+                                           "-s", server.url, "--timeout", "3s"], directory: directory)
+            #expect(devrun.status == 0, "stderr: \(devrun.stderr)")
             #expect(devrun.stdout.contains("Wrote new issuer account key: \(directory)/.nex/issuer.nk"))
             #expect(devrun.stdout.contains("Wrote new publisher xkey: \(directory)/.nex/publisher.xk"))
-            // The node of this slice refuses deploys; its words come through the 0.x failure line. That the
-            // node could decode the request at all shows it is well-formed.
-            #expect(devrun.status != 0)
-            #expect(devrun.stderr.contains("⛔ Workload run request failed to submit: "), "stderr: \(devrun.stderr)")
-            #expect(!devrun.stderr.contains("Unable to deserialize"))
+            #expect(devrun.stdout.contains("🚀 Workload 'echoservice' accepted. You can now refer to this workload with ID: "))
+            #expect(devrun.stdout.contains(" on node \(nodeID)"))
 
             let expectedHash = try sha256(binary)
-            let digest = try await withNATSClient(NATSClient.Configuration(url: server.url)) { client in
+            let (digest, reply) = try await withNATSClient(NATSClient.Configuration(url: server.url)) { client in
                 let store = try await JetStreamContext(client: client, timeout: .seconds(10)).objectStore("NEXCLIFILES")
                 let status = try await store.status()
                 #expect(status.description == "Ad hoc object storage for Nex CLI developer mode uploads")
-                return try await store.info("echoservice").digest
+                let digest = try await store.info("echoservice").digest
+                var reply: String?
+                for _ in 0..<200 where reply == nil {
+                    reply = try? await client.request("hello", to: "svc.cli", timeout: .seconds(1)).string
+                    if reply == nil { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                return (digest, reply)
             }
             #expect(digest.flatMap(DeployRequestBuilder.hash(fromObjectStoreDigest:)) == expectedHash)
+            #expect(reply == "hello")
 
-            // The second run reuses the keys, and --node skips the auction.
-            let again = try await runNex(["devrun", binary, "--node", nodeID, "-s", server.url, "--timeout", "3s"], directory: directory)
+            let info = try await runNex(["node", "info", nodeID, "-s", server.url, "--timeout", "3s"], directory: directory)
+            #expect(info.stdout.contains("echoservice"), "stdout: \(info.stdout)")
+            let probe = try await runNex(["node", "probe", "-s", server.url, "--timeout", "1s"], directory: directory)
+            #expect(probe.stdout.contains("echoservice"), "stdout: \(probe.stdout)")
+
+            try await waitFor(logs, "the service's log line") { $0.stdout.contains("ECHO_GREETING=hi") }
+            try await waitFor(events, "the deploy event") { $0.stdout.contains("workload_deployed") }
+
+            // The second run reuses the keys, skips the auction with --node, and first stops the running
+            // workload of the same name.
+            let again = try await runNex(["devrun", binary, "NATS_URL=\(server.url)", "ECHO_SUBJECT=svc.cli", "--node", nodeID,
+                                          "-s", server.url, "--timeout", "3s"], directory: directory)
+            #expect(again.status == 0, "stderr: \(again.stderr)")
             #expect(again.stdout.contains("Reusing existing issuer account key: \(directory)/.nex/issuer.nk"))
             #expect(again.stdout.contains("Reusing existing publisher xkey: \(directory)/.nex/publisher.xk"))
-            #expect(again.stderr.contains("⛔ Workload run request failed to submit: "))
+            #expect(again.stdout.contains("already exists on the target. Attempting to stop it"))
+            #expect(again.stdout.contains("🚀 Workload 'echoservice' accepted."))
+            try await waitFor(events, "the undeploy event") { $0.stdout.contains("workload_undeployed") }
 
             // No node bids for a type nobody runs.
             let noBidder = try await runNex(["devrun", binary, "--type", "oci", "-s", server.url, "--timeout", "1s"], directory: directory)
@@ -89,27 +128,33 @@ struct WorkloadEndToEndTests {
             let stop = try await runNex(["stop", nodeID, "0b5c6f3e-0000-4000-8000-000000000000", "-s", server.url, "--timeout", "5s"],
                                         directory: directory)
             #expect(stop.status != 0)
-            #expect(stop.stderr.contains("⛔ Workload stop request failed: "), "stderr: \(stop.stderr)")
-            let byName = try await runNex(["stop", "--name", "nosuch", "-s", server.url, "--timeout", "1s"], directory: directory)
-            #expect(byName.status != 0)
-            #expect(byName.stderr.contains("No workload named nosuch is running in namespace default"))
+            #expect(stop.stderr.contains("⛔ Workload stop request failed: No such workload"), "stderr: \(stop.stderr)")
 
-            // Probe: nothing runs, so nothing matches.
-            let probe = try await runNex(["node", "probe", "-s", server.url, "--timeout", "1s"], directory: directory)
-            #expect(probe.status == 0)
-            #expect(probe.stdout.contains("No workloads matched"))
+            // Stop by name: found by workload ping, stopped with the issuer key devrun made.
+            let byName = try await runNex(["stop", "--name", "echoservice", "-s", server.url, "--timeout", "2s"], directory: directory)
+            #expect(byName.status == 0, "stderr: \(byName.stderr)")
+            #expect(byName.stdout.contains("✅ Workload '"), "stdout: \(byName.stdout)")
+            let gone = try await runNex(["stop", "--name", "echoservice", "-s", server.url, "--timeout", "1s"], directory: directory)
+            #expect(gone.status != 0)
+            #expect(gone.stderr.contains("No workload named echoservice is running in namespace default"))
+            let empty = try await runNex(["node", "probe", "-s", server.url, "--timeout", "1s"], directory: directory)
+            #expect(empty.stdout.contains("No workloads matched"))
 
             let full = try await runNex(["node", "ls", "--full", "-s", server.url, "--timeout", "1s"], directory: directory)
             #expect(full.stdout.contains("Sandboxed"))
             #expect(full.stdout.contains(nodeID))
         } catch {
-            node.signal(SIGKILL)
+            for process in watchers + [node] { process.signal(SIGKILL) }
             _ = try? await node.waitForExit()
             await server.stop()
             throw error
         }
+        for watcher in watchers {
+            watcher.signal(SIGINT)
+            #expect(try await watcher.waitForExit() == 0)
+        }
         node.signal(SIGTERM)
-        _ = try await node.waitForExit()
+        #expect(try await node.waitForExit() == 0)
         await server.stop()
     }
 
