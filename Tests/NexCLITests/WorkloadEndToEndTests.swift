@@ -137,6 +137,16 @@ struct WorkloadEndToEndTests {
             let gone = try await runNex(["stop", "--name", "echoservice", "-s", server.url, "--timeout", "1s"], directory: directory)
             #expect(gone.status != 0)
             #expect(gone.stderr.contains("No workload named echoservice is running in namespace default"))
+            // `nex run` deploys what is already in the object store, with explicit key files (only now: a
+            // no-sandbox node refuses a duplicate of a running artifact in the same namespace).
+            let run = try await runNex(["run", "nats://NEXCLIFILES/echoservice", nodeID, "NATS_URL=\(server.url)", "ECHO_SUBJECT=svc.run",
+                                        "--issuer", directory + "/.nex/issuer.nk", "--xkey", directory + "/.nex/publisher.xk",
+                                        "--name", "echorun", "-s", server.url, "--timeout", "3s"], directory: directory)
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            #expect(run.stdout.contains("🚀 Workload 'echorun' accepted."))
+            let runStop = try await runNex(["stop", "--name", "echorun", "-s", server.url, "--timeout", "2s"], directory: directory)
+            #expect(runStop.status == 0, "stderr: \(runStop.stderr)")
+
             let empty = try await runNex(["node", "probe", "-s", server.url, "--timeout", "1s"], directory: directory)
             #expect(empty.stdout.contains("No workloads matched"))
 
@@ -156,6 +166,34 @@ struct WorkloadEndToEndTests {
         node.signal(SIGTERM)
         #expect(try await node.waitForExit() == 0)
         await server.stop()
+    }
+
+    @Test func aNodeThatShutsDownLeavesNoWorkloadBehind() async throws {
+        let server = try await NATSServer.start(.init(jetStream: true))
+        let directory = try makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (node, _) = try await startNode(server, directory: directory)
+        let binary = try buildEchoService(into: directory)
+        let marker = "svc.shutdown.\(UUID().uuidString.prefix(8))"
+        let devrun = try await runNex(["devrun", binary, "NATS_URL=\(server.url)", "ECHO_SUBJECT=\(marker)", "-s", server.url,
+                                       "--timeout", "3s"], directory: directory)
+        #expect(devrun.status == 0, "stderr: \(devrun.stderr)")
+        #expect(!servicesRunning(marker).isEmpty)
+        node.signal(SIGTERM)
+        #expect(try await node.waitForExit() == 0)
+        #expect(servicesRunning(marker).isEmpty)
+        await server.stop()
+    }
+
+    /// Live processes whose environment has `ECHO_SUBJECT=<subject>`.
+    private func servicesRunning(_ subject: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"), !stat[stat.index(after: close)...].hasPrefix(" Z") else { return false }
+            return String(decoding: data, as: UTF8.self).contains("ECHO_SUBJECT=\(subject)\u{0}")
+        }
     }
 
     /// Waits until `process`'s output satisfies `condition` (a hang guard, not a timing assertion).
