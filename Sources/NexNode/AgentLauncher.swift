@@ -9,6 +9,8 @@ import NexAPI
 struct AgentLauncher: Sendable {
     /// Credentials on the internal NATS for one agent ID.
     typealias Credentials = @Sendable (_ agentID: String) throws -> (jwt: String, seed: String)
+    /// Withdraws an agent's credentials once it is gone.
+    typealias Revocation = @Sendable (_ agentID: String) async -> Void
 
     var executable: String
     var natsURL: String
@@ -19,6 +21,7 @@ struct AgentLauncher: Sendable {
     var stopGracePeriod: Duration
     var logLevel: Logger.Level
     var credentials: Credentials
+    var revoke: Revocation
 
     struct Launched: Sendable {
         var id: String

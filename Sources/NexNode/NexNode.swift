@@ -151,6 +151,15 @@ public final class NexNode: Service, Sendable {
             credentials: { agentID in
                 let credentials = try internalServer.credentials(forAgent: agentID)
                 return (credentials.jwt, credentials.seed)
+            },
+            revoke: { [logger] agentID in
+                do {
+                    try await internalServer.revoke(agentID: agentID)
+                } catch {
+                    logger.warning("Cannot revoke a gone agent's credentials", metadata: [
+                        "nex.agent.id": "\(agentID)", "nex.error": "\(error)",
+                    ])
+                }
             })
         let settings = WorkloadManager.Settings(
             poolSize: max(1, configuration.machinePoolSize),

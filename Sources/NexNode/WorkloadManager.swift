@@ -168,6 +168,8 @@ final class WorkloadManager: Sendable {
         }
         removeDirectory(launched.directory)
         poolWake.yield()
+        // A gone agent's credentials must not outlive it (0.x kept them: spec §1.8 item 10).
+        if !state.withLock({ $0.stopping }) { await launcher.revoke(launched.id) }
         guard let lost else {
             logger.debug("Agent exited", metadata: ["nex.agent.id": "\(launched.id)", "nex.agent.status": "\(status)"])
             return
@@ -443,18 +445,26 @@ final class WorkloadManager: Sendable {
             await reader.cancel()
             return .failure(.init(NexFailure.totalBytesExceeded))
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: path) else {
+        // O_CLOEXEC: an agent spawned meanwhile must not inherit a write descriptor to an executable
+        // (its exec would fail with ETXTBSY for as long as that agent lives).
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
             await reader.cancel()
-            return cachingFailed("cannot create \(path)")
+            return cachingFailed("cannot create \(path): \(String(cString: strerror(errno)))")
         }
         var hasher = SHA256()
         do {
-            defer { try? handle.close() }
+            defer { close(descriptor) }
             for try await chunk in reader {
                 try chunk.withUnsafeReadableBytes { bytes in
                     hasher.update(bufferPointer: bytes)
-                    try handle.write(contentsOf: bytes)
+                    var offset = 0
+                    while offset < bytes.count {
+                        let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                        if written < 0, errno == EINTR { continue }
+                        guard written > 0 else { throw ArtifactWriteError(reason: String(cString: strerror(errno))) }
+                        offset += written
+                    }
                 }
             }
         } catch {
@@ -559,4 +569,10 @@ final class WorkloadManager: Sendable {
     private func removeDirectory(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
     }
+}
+
+/// Writing the artifact into the agent's directory failed.
+private struct ArtifactWriteError: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "cannot write the artifact: \(reason)" }
 }

@@ -247,6 +247,41 @@ struct WorkloadTests {
         }
     }
 
+    @Test func agentsThatNeverHandshakeAreReplacedAndTheNodeStaysUp() async throws {
+        try await withNATSServer(.init(jetStream: true)) { server in
+            let work = temporaryDirectory("silent")
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            // An "agent" that starts and then says nothing.
+            let silent = work + "/silent-agent"
+            try "#!/bin/sh\nexec /bin/sleep 300\n".write(toFile: silent, atomically: true, encoding: .utf8)
+            chmod(silent, 0o755)
+            var configuration = noSandboxConfiguration()
+            configuration.agentHandshakeTimeoutMilliseconds = 300
+            var options = workloadNodeOptions(workDirectory: work)
+            options.agentExecutable = silent
+            let spec = NodeUnderTest(url: server.url, configuration: configuration, options: options)
+            try await withNodes([spec], testURL: server.url, timeout: .seconds(30)) { nex, running in
+                let node = running[0].nodeID
+                // Several generations of silent agents come and go; none is ever offered work.
+                try await eventually("a silent agent to be replaced") {
+                    processes(withEnvironmentContaining: "NEX_AGENT_DIR=\(work)").count <= 1
+                        && ((try? FileManager.default.contentsOfDirectory(atPath: work + "/agents")) ?? []).count <= 1
+                }
+                let info = try await nex.info(node: node)
+                #expect(info.availableAgents == 0)
+                let artifact = try await upload(EchoService.path, key: "echo-silent", with: nex.client)
+                let request = try echoDeployRequest(artifact, name: "nowhere", on: node, nodeXKey: info.publicXKey, issuer: Issuer(),
+                                                    environment: [:])
+                await #expect(throws: NexClientError.remote(NexFailure.noPoolAgent("no available agent client in pool"))) {
+                    try await nex.deploy(request, to: node)
+                }
+                #expect(try await nex.ping(node: node) != nil)
+            }
+            // Shutdown took every silent agent with it.
+            #expect(processes(withEnvironmentContaining: "NEX_AGENT_DIR=\(work)").isEmpty)
+        }
+    }
+
     @Test func twoNodesOnAClusterBothBidAndBothRunWorkloads() async throws {
         try await withNATSCluster(size: 3, options: .init(jetStream: true)) { cluster in
             try await cluster.waitForJetStreamReady()
