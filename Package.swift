@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Pure layer: bytes in, values out. No sockets, no clocks.
@@ -102,6 +103,44 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // JavaScriptCore's C API (Debian libjavascriptcoregtk-4.1-dev), for JS and Wasm functions.
+        .systemLibrary(
+            name: "CJavaScriptCore",
+            pkgConfig: "javascriptcoregtk-4.1",
+            providers: [.apt(["libjavascriptcoregtk-4.1-dev"])]
+        ),
+        // What functions may call (KV, object store, messaging, HTTP), scoped to the workload's namespace,
+        // and the contract every function engine implements.
+        .target(
+            name: "NexHostServices",
+            dependencies: [
+                "NexAPI",
+                "NATS",
+                "JetStream",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `v8` workload type: JavaScript functions on JavaScriptCore.
+        .target(
+            name: "JavaScriptRuntime",
+            dependencies: [
+                "CJavaScriptCore",
+                "NexHostServices",
+                "NexAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `wasm` workload type: WASI preview1 command modules on JavaScriptCore's WebAssembly.
+        .target(
+            name: "WasmRuntime",
+            dependencies: [
+                "CJavaScriptCore",
+                "NexHostServices",
+                "NexAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The agent: runs workloads for a node, speaking the agent protocol of NexAPI on the internal NATS.
         .target(
             name: "NexAgent",
@@ -110,6 +149,9 @@ let package = Package(
                 "NATS",
                 "NKeys",
                 "NativeRuntime",
+                "NexHostServices",
+                "JavaScriptRuntime",
+                "WasmRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -218,6 +260,18 @@ let package = Package(
                 "NATSTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "NexHostServicesTests",
+            dependencies: ["NexHostServices", "NATSTestSupport"]
+        ),
+        .testTarget(
+            name: "JavaScriptRuntimeTests",
+            dependencies: ["JavaScriptRuntime", "NexHostServices", "NATSTestSupport"]
+        ),
+        .testTarget(
+            name: "WasmRuntimeTests",
+            dependencies: ["WasmRuntime", "NexHostServices", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexAgentTests",

@@ -179,11 +179,17 @@ public struct AgentDeployRequest: Hashable, Sendable, Codable {
     public var triggerSubjects: [String]
     public var hostServices: NATSJWTConnectionInfo?
     public var restartPolicy: AgentRestartPolicy?
+    /// Functions only: the host services the node enables (`http`, `kv`, `messaging`, `objectstore`);
+    /// `nil` = all.
+    public var enabledHostServices: [String]?
+    /// Functions only: per-invocation limits.
+    public var functionLimits: AgentFunctionLimits?
 
     public init(workloadID: String, workloadName: String, namespace: String, workloadType: WorkloadType,
                 artifact: String, hash: String, totalBytes: Int64, argv: [String] = [], environment: [String: String] = [:],
                 essential: Bool = false, description: String? = nil, triggerSubjects: [String] = [],
-                hostServices: NATSJWTConnectionInfo? = nil, restartPolicy: AgentRestartPolicy? = nil) {
+                hostServices: NATSJWTConnectionInfo? = nil, restartPolicy: AgentRestartPolicy? = nil,
+                enabledHostServices: [String]? = nil, functionLimits: AgentFunctionLimits? = nil) {
         self.workloadID = workloadID
         self.workloadName = workloadName
         self.namespace = namespace
@@ -198,12 +204,15 @@ public struct AgentDeployRequest: Hashable, Sendable, Codable {
         self.triggerSubjects = triggerSubjects
         self.hostServices = hostServices
         self.restartPolicy = restartPolicy
+        self.enabledHostServices = enabledHostServices
+        self.functionLimits = functionLimits
     }
 
     private enum CodingKeys: String, CodingKey {
         case workloadID = "workload_id", workloadName = "workload_name", namespace, workloadType = "workload_type"
         case artifact, hash, totalBytes = "total_bytes", argv, environment, essential, description
         case triggerSubjects = "trigger_subjects", hostServices = "host_services", restartPolicy = "restart_policy"
+        case enabledHostServices = "enabled_host_services", functionLimits = "function_limits"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -222,6 +231,8 @@ public struct AgentDeployRequest: Hashable, Sendable, Codable {
         triggerSubjects = try c.decodeIfPresent([String].self, forKey: .triggerSubjects) ?? []
         hostServices = try c.decodeIfPresent(NATSJWTConnectionInfo.self, forKey: .hostServices)
         restartPolicy = try c.decodeIfPresent(AgentRestartPolicy.self, forKey: .restartPolicy)
+        enabledHostServices = try c.decodeIfPresent([String].self, forKey: .enabledHostServices)
+        functionLimits = try c.decodeIfPresent(AgentFunctionLimits.self, forKey: .functionLimits)
     }
 }
 
@@ -240,6 +251,23 @@ public struct AgentRestartPolicy: Hashable, Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case maxRestarts = "max_restarts", initialBackoffMilliseconds = "initial_backoff_ms", maxBackoffMilliseconds = "max_backoff_ms"
+    }
+}
+
+/// Per-invocation limits of a function (JS, Wasm).
+public struct AgentFunctionLimits: Hashable, Sendable, Codable {
+    public var executionTimeoutMilliseconds: Int
+    public var maxArtifactBytes: Int
+    public var maxMemoryBytes: Int
+
+    public init(executionTimeoutMilliseconds: Int = 5_000, maxArtifactBytes: Int = 16 << 20, maxMemoryBytes: Int = 256 << 20) {
+        self.executionTimeoutMilliseconds = executionTimeoutMilliseconds
+        self.maxArtifactBytes = maxArtifactBytes
+        self.maxMemoryBytes = maxMemoryBytes
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case executionTimeoutMilliseconds = "execution_timeout_ms", maxArtifactBytes = "max_artifact_bytes", maxMemoryBytes = "max_memory_bytes"
     }
 }
 

@@ -1,0 +1,1 @@
+// JavaScript functions on JavaScriptCore: see FunctionContract.swift in NexHostServices.

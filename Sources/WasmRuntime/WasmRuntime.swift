@@ -1,0 +1,1 @@
+// WebAssembly (WASI preview1 command) functions on JavaScriptCore: see FunctionContract.swift in NexHostServices.
