@@ -73,6 +73,7 @@ let package = Package(
                 "JetStream",
                 "NKeys",
                 "NativeRuntime",
+                "NexSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -137,6 +138,14 @@ let package = Package(
             dependencies: [
                 "CJavaScriptCore",
                 "NexHostServices",
+                "NexAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Isolation backends for agents (bubblewrap namespaces, cgroups, seccomp, network limits).
+        .target(
+            name: "NexSandbox",
+            dependencies: [
                 "NexAPI",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -272,6 +281,10 @@ let package = Package(
         .testTarget(
             name: "WasmRuntimeTests",
             dependencies: ["WasmRuntime", "NexHostServices", "NATSTestSupport"]
+        ),
+        .testTarget(
+            name: "NexSandboxTests",
+            dependencies: ["NexSandbox", "NexNode", "NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexAgentTests",

@@ -1,0 +1,1 @@
+// Isolation backends for agents: see the Sandbox protocol.
