@@ -122,6 +122,12 @@ final class WorkloadSession: Sendable {
                                 to: AgentSubjects.event(agent: publisher.agentID, type: .workloadRestarting))
     }
 
+    /// An event about this workload (function executions), for the node to relay.
+    func event(_ type: NexEventType, _ data: some Encodable & Sendable) async {
+        guard isAccepted else { return }
+        await publisher.publish(data, to: AgentSubjects.event(agent: publisher.agentID, type: type))
+    }
+
     /// The workload is over for good. The first call wins; `workload_undeployed` is published only when
     /// the workload was accepted and ended by itself.
     func ended(outcome: String, code: Int, message: String) async {

@@ -25,6 +25,8 @@ extension NexNode {
         public var stopGracePeriod: Duration
         /// How essential services restart after a failure.
         public var restartPolicy: AgentRestartPolicy
+        /// Per-invocation limits of functions (JS, Wasm): execution time (default 5 s), artifact size, memory.
+        public var functionLimits: AgentFunctionLimits
         /// The log level agents run with (their output goes to the node's log at debug level).
         public var agentLogLevel: Logger.Level
 
@@ -32,7 +34,7 @@ extension NexNode {
                     lameDuckShutdownDelay: Duration = .seconds(30), host: HostFacts = .current,
                     agentExecutable: String? = nil, workDirectory: String? = nil, agentPingInterval: Duration = .seconds(5),
                     stopGracePeriod: Duration = .seconds(5), restartPolicy: AgentRestartPolicy = AgentRestartPolicy(),
-                    agentLogLevel: Logger.Level = .info) {
+                    functionLimits: AgentFunctionLimits = AgentFunctionLimits(), agentLogLevel: Logger.Level = .info) {
             self.heartbeatInterval = heartbeatInterval
             self.version = version
             self.lameDuckShutdownDelay = lameDuckShutdownDelay
@@ -42,6 +44,7 @@ extension NexNode {
             self.agentPingInterval = agentPingInterval
             self.stopGracePeriod = stopGracePeriod
             self.restartPolicy = restartPolicy
+            self.functionLimits = functionLimits
             self.agentLogLevel = agentLogLevel
         }
     }

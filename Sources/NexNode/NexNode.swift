@@ -161,12 +161,20 @@ public final class NexNode: Service, Sendable {
                     ])
                 }
             })
+        // Functions (and native services, through NEX_HOSTSERVICES_*) reach the workload NATS with the
+        // configured host-services connection; with no URL configured, the control connection's server.
+        var hostServices = configuration.hostServices.nats
+        if hostServices.natsURL.isEmpty, let server = client.configuration.servers.first {
+            hostServices.natsURL = server.description
+        }
+        let enabledHostServices = configuration.hostServices.services.filter(\.value.enabled).keys.sorted()
         let settings = WorkloadManager.Settings(
             poolSize: max(1, configuration.machinePoolSize),
             handshakeTimeout: .milliseconds(configuration.agentHandshakeTimeoutMilliseconds),
             pingInterval: options.agentPingInterval, pingTimeout: .milliseconds(max(1, configuration.agentPingTimeoutMilliseconds)),
             pingFailuresAllowed: 3, agentWaitTimeout: .seconds(10), agentRequestTimeout: .seconds(10),
-            restartPolicy: options.restartPolicy)
+            restartPolicy: options.restartPolicy, hostServices: hostServices, enabledHostServices: enabledHostServices,
+            functionLimits: options.functionLimits)
 
         do {
             try await withThrowingTaskGroup(of: Void.self) { infrastructure in
@@ -354,7 +362,7 @@ public final class NexNode: Service, Sendable {
             return MachineSummary(
                 id: record.id.rawValue, healthy: true, uptime: uptime, namespace: record.namespace.rawValue,
                 workload: WorkloadSummary(id: record.id.rawValue, name: record.name.rawValue, description: record.description ?? "",
-                                          essential: record.essential, hash: record.hash, runtime: "--", uptime: uptime,
+                                          essential: record.essential, hash: record.hash, runtime: record.runtimeText, uptime: uptime,
                                           workloadType: record.type))
         }
         let response = InfoResponse(availableAgents: context.workloads.availableAgents,

@@ -4,6 +4,7 @@ import Foundation
 import JetStream
 import Logging
 import NATS
+import NIOCore
 import NKeys
 import NativeRuntime
 import NexAPI
@@ -26,6 +27,10 @@ final class WorkloadManager: Sendable {
         var agentWaitTimeout: Duration
         var agentRequestTimeout: Duration
         var restartPolicy: AgentRestartPolicy
+        /// The host-services connection when the deploy request names none.
+        var hostServices: NATSJWTConnectionInfo
+        var enabledHostServices: [String]
+        var functionLimits: AgentFunctionLimits
     }
 
     private let settings: Settings
@@ -248,9 +253,8 @@ final class WorkloadManager: Sendable {
                 state.registry.update(id) { $0.processGroups.append(started.processGroup) }
             }
         case "events" where tokens.count == 4:
-            guard let type = try? NexEventType(String(tokens[3])),
-                  let event = try? NexJSON.decode(WorkloadStatusEvent.self, from: message.payload.readableBytesView) else { return }
-            await relayEvent(agentID, type, event)
+            guard let type = try? NexEventType(String(tokens[3])) else { return }
+            await relayEvent(agentID, type, message.payload.readableBytesView)
         default:
             logger.debug("Ignoring agent message", metadata: ["nats.subject": "\(message.subject)"])
         }
@@ -285,7 +289,35 @@ final class WorkloadManager: Sendable {
         try? await control.publish(bytes, to: subject)
     }
 
-    private func relayEvent(_ agentID: String, _ type: NexEventType, _ event: WorkloadStatusEvent) async {
+    private func relayEvent(_ agentID: String, _ type: NexEventType, _ payload: ByteBufferView) async {
+        switch type {
+        case .workloadUndeployed, .workloadRestarting:
+            guard let event = try? NexJSON.decode(WorkloadStatusEvent.self, from: payload) else { return }
+            await relayStatus(agentID, type, event)
+        case .functionExecSucceeded:
+            guard let event = try? NexJSON.decode(FunctionExecSucceededEvent.self, from: payload),
+                  let record = recordRuntime(agentID, event.workloadID, nanos: event.elapsedNanos) else { return }
+            await publishWorkloadEvent(type, event, of: record)
+        case .functionExecFailed:
+            guard let event = try? NexJSON.decode(FunctionExecFailedEvent.self, from: payload),
+                  let record = recordRuntime(agentID, event.workloadID, nanos: 0) else { return }
+            await publishWorkloadEvent(type, event, of: record)
+        default:
+            logger.debug("Ignoring an agent event of unknown type", metadata: ["nex.agent.id": "\(agentID)", "nex.event.type": "\(type)"])
+        }
+    }
+
+    /// The workload of `agentID` named `workloadID`, with `nanos` added to its execution time.
+    private func recordRuntime(_ agentID: String, _ workloadID: String, nanos: Int64) -> WorkloadRecord? {
+        guard let id = WorkloadID(validating: workloadID) else { return nil }
+        return state.withLock { state in
+            guard let record = state.registry.workload(id), record.agentID == agentID else { return nil }
+            state.registry.update(id) { $0.runtime += .nanoseconds(nanos) }
+            return record
+        }
+    }
+
+    private func relayStatus(_ agentID: String, _ type: NexEventType, _ event: WorkloadStatusEvent) async {
         guard let workloadID = WorkloadID(validating: event.workloadID) else { return }
         // A workload that ended by itself leaves the registry here, so a stop racing with it finds nothing.
         let ended = type == .workloadUndeployed
@@ -393,16 +425,16 @@ final class WorkloadManager: Sendable {
         case .success(let size): totalBytes = size
         case .failure(let refusal): return .failure(refusal)
         }
-        var hostServices = admitted.request.hostServicesConfig
-        if hostServices == nil {
-            hostServices = NATSJWTConnectionInfo(natsURL: "", natsUserJWT: "", natsUserSeed: "")
-        }
+        // The request's own host-services connection wins (0.x precedence), else the node's.
+        let hostServices = admitted.request.hostServicesConfig.flatMap { $0.natsURL.isEmpty ? nil : $0 } ?? settings.hostServices
         let request = AgentDeployRequest(
             workloadID: workloadID.rawValue, workloadName: admitted.name.rawValue, namespace: admitted.namespace.rawValue,
             workloadType: admitted.type, artifact: artifact, hash: admitted.hashClaim, totalBytes: totalBytes,
             argv: admitted.request.argv, environment: admitted.environment, essential: admitted.request.essential ?? false,
             description: admitted.request.description, triggerSubjects: admitted.request.triggerSubjects,
-            hostServices: hostServices, restartPolicy: settings.restartPolicy)
+            hostServices: hostServices, restartPolicy: settings.restartPolicy,
+            enabledHostServices: admitted.type.isFunction ? settings.enabledHostServices : nil,
+            functionLimits: admitted.type.isFunction ? settings.functionLimits : nil)
         let reply: AgentDeployReply
         do {
             let message = try await internalClient.request(try NexJSON.encode(request), to: AgentSubjects.deploy(agent: agent.id),

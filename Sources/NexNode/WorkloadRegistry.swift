@@ -21,6 +21,18 @@ struct WorkloadRecord: Sendable {
     var running = false
     /// The process groups the agent reported, newest last; killed should the agent die.
     var processGroups: [Int32] = []
+    /// Functions: the summed execution time of every successful invocation.
+    var runtime: Duration = .zero
+
+    /// The `runtime` of info (spec §2.3): `--` for services; for functions the summed execution time,
+    /// `<n>ns` under a microsecond, `<n>ms` under a second, else the uptime format.
+    var runtimeText: String {
+        guard type.isFunction else { return "--" }
+        let nanos = runtime.components.seconds * 1_000_000_000 + runtime.components.attoseconds / 1_000_000_000
+        if nanos < 1_000 { return "\(nanos)ns" }
+        if nanos < 1_000_000_000 { return "\(nanos / 1_000_000)ms" }
+        return NexUptime.format(runtime)
+    }
 }
 
 /// The node's workloads and the deploy tokens it has seen. A value type, kept under the manager's lock.

@@ -1,0 +1,206 @@
+import Foundation
+import Logging
+import NATS
+import NexAPI
+import NexHostServices
+
+/// Runs functions (`v8`, `wasm`): compiles the artifact once with the type's engine, queue-subscribes
+/// every trigger subject on the workload NATS (queue group = the subject, so instances on any node share
+/// the load), and per message invokes the engine, replies, and only then reports the execution.
+///
+/// The agent itself holds the trigger subscriptions: a trigger costs one NATS round trip plus the
+/// execution, with no hop through the node (0.x relayed every trigger through the node and the internal
+/// NATS).
+struct FunctionWorkloadRuntime: WorkloadRuntime {
+    /// Builds a workload's host services on its NATS connection.
+    typealias HostServicesMaker = @Sendable (_ client: NATSClient, _ namespace: String, _ enabled: Set<String>) -> any HostServices
+
+    let factory: any FunctionEngineFactory
+    let makeHostServices: HostServicesMaker
+    let logger: Logger
+
+    /// The host services 0.x knows; `enabled_host_services` selects among them.
+    static let allHostServices: Set<String> = ["http", "kv", "messaging", "objectstore"]
+
+    func run(_ deployment: Deployment, session: WorkloadSession) async {
+        let request = deployment.request
+        var workloadLogger = logger
+        workloadLogger[metadataKey: "nex.workload.id"] = "\(request.workloadID)"
+        let logger = workloadLogger
+
+        let artifact: [UInt8]
+        do {
+            artifact = try Array(Data(contentsOf: URL(fileURLWithPath: deployment.artifactPath)))
+        } catch {
+            await session.reject("artifact \(request.artifact) cannot be read: \(error.localizedDescription)")
+            return
+        }
+        let configuration: NATSClient.Configuration
+        switch Self.workloadConnection(request.hostServices, workloadName: request.workloadName) {
+        case .success(let value): configuration = value
+        case .failure(let reason):
+            await session.reject(reason.message)
+            return
+        }
+
+        // Guest output (console.log, stderr) reaches the log stream in order, off the engine's threads.
+        let (guestLogs, guestLog) = AsyncStream.makeStream(of: (NexLogLevel, String).self, bufferingPolicy: .bufferingNewest(4096))
+        let client = NATSClient(configuration: configuration, logger: logger)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                do { try await client.run() } catch { logger.info("workload NATS connection ended", metadata: ["error": "\(error)"]) }
+            }
+            group.addTask {
+                for await (level, text) in guestLogs { await session.log(level, text) }
+            }
+            await serve(deployment, artifact: artifact, client: client, session: session,
+                        log: { level, text in guestLog.yield((level, text)) }, logger: logger)
+            guestLog.finish()
+            await client.close()
+        }
+    }
+
+    /// The connection triggers arrive on and host services use: the deploy's host services connection
+    /// (the node fills it from the request or its own configuration).
+    static func workloadConnection(_ info: NATSJWTConnectionInfo?, workloadName: String) -> Result<NATSClient.Configuration, FunctionError> {
+        guard let info, !info.natsURL.isEmpty else {
+            return .failure(FunctionError(code: .engine, message: "no workload NATS connection: the node gave no host services URL"))
+        }
+        var configuration: NATSClient.Configuration
+        do {
+            configuration = try NATSClient.Configuration(url: info.natsURL)
+        } catch {
+            return .failure(FunctionError(code: .engine, message: "host services URL \(info.natsURL) is not a NATS URL: \(error.message)"))
+        }
+        configuration.name = "nex-hostservices-\(workloadName)"
+        if !info.natsUserJWT.isEmpty, !info.natsUserSeed.isEmpty {
+            configuration.authentication = .jwt(info.natsUserJWT, seed: info.natsUserSeed)
+        } else if !info.natsUserSeed.isEmpty {
+            configuration.authentication = .nkey(seed: info.natsUserSeed)
+        }
+        configuration.connectTimeout = .seconds(5)
+        return .success(configuration)
+    }
+
+    private func serve(_ deployment: Deployment, artifact: [UInt8], client: NATSClient, session: WorkloadSession,
+                       log: @escaping @Sendable (NexLogLevel, String) -> Void, logger: Logger) async {
+        let request = deployment.request
+        do {
+            try await client.waitUntilConnected()
+        } catch {
+            await session.reject("cannot connect to the workload NATS: \(error)")
+            return
+        }
+        let enabled = request.enabledHostServices.map(Set.init) ?? Self.allHostServices
+        let limits = request.functionLimits.map {
+            FunctionLimits(executionTimeout: .milliseconds($0.executionTimeoutMilliseconds), maxArtifactBytes: $0.maxArtifactBytes,
+                           maxMemoryBytes: $0.maxMemoryBytes)
+        } ?? FunctionLimits()
+        let context = FunctionContext(
+            workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
+            environment: request.environment, limits: limits,
+            hostServices: enabled.isEmpty ? nil : makeHostServices(client, request.namespace, enabled), log: log)
+        let engine: any FunctionEngine
+        do {
+            engine = try await factory.compile(artifact, context: context)
+        } catch {
+            await session.reject(error.message)
+            return
+        }
+
+        var subscriptions: [(pattern: String, subscription: NATSSubscription)] = []
+        do {
+            for pattern in request.triggerSubjects {
+                subscriptions.append((pattern, try await client.subscribe(to: pattern, queue: pattern)))
+            }
+            try await client.flush()
+        } catch {
+            for (_, subscription) in subscriptions { try? await subscription.unsubscribe() }
+            await engine.shutdown()
+            await session.reject("cannot subscribe the trigger subjects: \(error)")
+            return
+        }
+
+        let stopRequested = Gate()
+        let triggerSubscriptions = subscriptions
+        let accepted = await session.accept(processGroup: nil, controls: WorkloadControls(
+            stop: {
+                stopRequested.open()
+                // Draining ends the trigger loops once the messages already received are handled.
+                for (_, subscription) in triggerSubscriptions { try? await subscription.drain() }
+            },
+            disableRestarts: {}))
+        guard accepted else {
+            for (_, subscription) in subscriptions { try? await subscription.unsubscribe() }
+            await engine.shutdown()
+            return
+        }
+        logger.debug("function ready", metadata: ["nex.triggers": "\(request.triggerSubjects)"])
+
+        let reporter = ExecutionReporter(session: session, request: request)
+        let (triggers, trigger) = AsyncStream.makeStream(of: (NATSMessage, String).self)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await withDiscardingTaskGroup { readers in
+                    for (pattern, subscription) in triggerSubscriptions {
+                        readers.addTask {
+                            do {
+                                for try await message in subscription { trigger.yield((message, pattern)) }
+                            } catch {
+                                logger.info("trigger subscription ended", metadata: ["nats.subject": "\(pattern)", "error": "\(error)"])
+                            }
+                        }
+                    }
+                }
+                trigger.finish()
+            }
+            // Each trigger in its own child task: invocations run concurrently (the engine bounds them).
+            for await (message, pattern) in triggers {
+                group.addTask { await self.execute(message, pattern: pattern, engine: engine, client: client, reporter: reporter) }
+            }
+        }
+        await engine.shutdown()
+        let outcome = stopRequested.isOpen ? "stopped" : "trigger subscriptions ended"
+        await session.ended(outcome: outcome, code: stopRequested.isOpen ? 0 : -1,
+                           message: "Function \(request.workloadName) stopped: \(outcome)")
+    }
+
+    /// One trigger: the reply goes out first; the event and log follow.
+    private func execute(_ message: NATSMessage, pattern: String, engine: any FunctionEngine, client: NATSClient,
+                         reporter: ExecutionReporter) async {
+        let start = ContinuousClock.now
+        do {
+            let output = try await engine.invoke(subject: message.subject, payload: message.bytes)
+            let elapsed = ContinuousClock.now - start
+            if let reply = message.replyTo {
+                do { try await client.publish(output, to: reply) } catch {
+                    logger.info("cannot send a function's reply", metadata: ["error": "\(error)"])
+                }
+            }
+            await reporter.succeeded(trigger: pattern, elapsed: elapsed)
+        } catch {
+            await reporter.failed(trigger: pattern, error: error)
+        }
+    }
+}
+
+/// Reports function executions to the node: `function_exec_succeeded`/`_failed` events and, for
+/// failures, an ERROR log line.
+private struct ExecutionReporter: Sendable {
+    let session: WorkloadSession
+    let request: AgentDeployRequest
+
+    func succeeded(trigger: String, elapsed: Duration) async {
+        let nanos = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        await session.event(.functionExecSucceeded, FunctionExecSucceededEvent(
+            workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
+            triggerSubject: trigger, elapsedNanos: nanos))
+    }
+
+    func failed(trigger: String, error: FunctionError) async {
+        await session.log(.error, "Function execution failed: \(error.message)")
+        await session.event(.functionExecFailed, FunctionExecFailedEvent(
+            workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
+            triggerSubject: trigger, error: error.message))
+    }
+}
