@@ -1,0 +1,277 @@
+import Foundation
+import JetStream
+import Logging
+import NATS
+import NATSTestSupport
+import NKeys
+import NexAPI
+import NexClient
+import NexNode
+import ServiceLifecycle
+import Synchronization
+
+/// Functions end to end through a real node and agent: the round trip of an echo function (JS, and a C
+/// WASI module) against the raw NATS round trip to a plain Swift responder on the same server, in the same
+/// run; and throughput with 32 concurrent requesters.
+enum FunctionBenchmarks {
+    static let requests = 5_000
+    static let warmup = 300
+    static let concurrency = 32
+    static let throughputWindow: Duration = .seconds(3)
+
+    static func all() -> [Benchmark] {
+        [
+            Benchmark(names: ["js.echo", "js.echo_p99", "js.throughput"]) { context in
+                try await withFunctionNode { harness in
+                    let source = Array("(subject, payload) => payload".utf8)
+                    let subject = try await harness.deploy(source, name: "jsecho", type: .v8, trigger: "bench.js")
+                    try await harness.report(context, prefix: "js", subject: subject, refName: "raw NATS request round trip")
+                }
+            },
+            Benchmark(names: ["wasm.echo", "wasm.big", "wasm.throughput"]) { context in
+                try await withFunctionNode { harness in
+                    let echo = try WasmGuests.build(WasmGuests.echoSource, name: "echo")
+                    let subject = try await harness.deploy(echo, name: "wasmecho", type: .wasm, trigger: "bench.wasm")
+                    try await harness.report(context, prefix: "wasm", subject: subject, refName: "raw NATS request round trip",
+                                             p99Name: nil)
+                    let big = try WasmGuests.build(WasmGuests.bigSource(), name: "big")
+                    let bigSubject = try await harness.deploy(big, name: "wasmbig", type: .wasm, trigger: "bench.wasmbig")
+                    let bigLatency = try await harness.latency(bigSubject, count: 500)
+                    let raw = try await harness.latency("bench.raw", count: 2_000)
+                    context.report(name: "wasm.big", ours: bigLatency.p50Microseconds, ref: raw.p50Microseconds, unit: "us",
+                                   refName: "raw NATS request round trip (module \(big.count / 1024) KiB)")
+                }
+            },
+        ]
+    }
+
+    private static func quiet(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = .error
+        return logger
+    }
+
+    /// A node running functions, a client, and a plain responder on `bench.raw` for the reference.
+    struct Harness: Sendable {
+        let client: NATSClient
+        let nex: NexClient
+        let node: NodeID
+        let url: String
+        let issuer = KeyPair.generate(.account)
+        let sender = CurveKeyPair.generate()
+
+        func deploy(_ artifact: [UInt8], name: String, type: WorkloadType, trigger: String) async throws -> String {
+            let jetStream = JetStreamContext(client: client, timeout: .seconds(10))
+            let store: ObjectStore
+            do {
+                store = try await jetStream.objectStore("NEXBENCHFN")
+            } catch {
+                store = try await jetStream.createObjectStore(ObjectStoreConfig(bucket: "NEXBENCHFN"))
+            }
+            let info = try await store.put(name, bytes: artifact)
+            guard let hash = DeployRequestBuilder.hash(fromObjectStoreDigest: info.digest ?? "") else {
+                throw BenchError(code: .comparatorFailed, message: "the object store gave no SHA-256 digest")
+            }
+            let xkey = try await nex.info(node: node).publicXKey
+            let builder = DeployRequestBuilder(workloadName: try WorkloadName(name), workloadType: type,
+                                               location: ArtifactLocation(bucket: "NEXBENCHFN", key: name), hash: hash,
+                                               triggerSubjects: [trigger])
+            _ = try await nex.deploy(try builder.build(for: node, nodeXKey: xkey, issuer: issuer, senderXKey: sender), to: node)
+            // Ready once it answers.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while (try? await client.request([0x78], to: trigger, timeout: .seconds(1))) == nil {
+                guard ContinuousClock.now < deadline else { throw BenchError(code: .comparatorFailed, message: "\(name) never answered") }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return trigger
+        }
+
+        func latency(_ subject: String, count: Int) async throws -> LatencySummary {
+            let payload = Array("hello function".utf8)
+            for _ in 0..<warmup { _ = try await client.request(payload, to: subject, timeout: .seconds(10)) }
+            var samples: [Duration] = []
+            samples.reserveCapacity(count)
+            for _ in 0..<count {
+                let start = ContinuousClock.now
+                _ = try await client.request(payload, to: subject, timeout: .seconds(10))
+                samples.append(ContinuousClock.now - start)
+            }
+            guard let summary = LatencySummary(samples) else { throw BenchError(code: .comparatorFailed, message: "no samples") }
+            return summary
+        }
+
+        /// Requests per second with `concurrency` requesters for `throughputWindow`.
+        func throughput(_ subject: String) async throws -> Double {
+            let payload = Array("hello function".utf8)
+            let completed = Counter()
+            let deadline = ContinuousClock.now + throughputWindow
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        while ContinuousClock.now < deadline {
+                            _ = try await client.request(payload, to: subject, timeout: .seconds(10))
+                            completed.value.add(1, ordering: .relaxed)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            return Double(completed.value.load(ordering: .relaxed)) / (ContinuousClock.now - start).inSeconds
+        }
+
+        func report(_ context: BenchContext, prefix: String, subject: String, refName: String,
+                    p99Name: String? = "_p99") async throws {
+            let ours = try await latency(subject, count: requests)
+            let raw = try await latency("bench.raw", count: requests)
+            context.report(name: "\(prefix).echo", ours: ours.p50Microseconds, ref: raw.p50Microseconds, unit: "us", refName: refName)
+            if let p99Name {
+                context.report(name: "\(prefix).echo\(p99Name)", ours: ours.p99Microseconds, ref: raw.p99Microseconds, unit: "us",
+                               refName: refName)
+            }
+            let cpuBefore = CPUTime.ofChildrenAndSelf()
+            let oursRate = try await throughput(subject)
+            let cpu = CPUTime.ofChildrenAndSelf() - cpuBefore
+            let rawRate = try await throughput("bench.raw")
+            context.report(name: "\(prefix).throughput", ours: oursRate, ref: rawRate, unit: "req/s",
+                           refName: "raw NATS requests, \(concurrency) requesters; function CPU \(String(format: "%.0f", cpu / throughputWindow.inSeconds * 100))%")
+        }
+    }
+
+    static func withFunctionNode(_ body: (Harness) async throws -> Void) async throws {
+        try await withNATSServer(.init(jetStream: true)) { server in
+            var configuration = NodeConfiguration()
+            configuration.noSandbox = true
+            configuration.machinePoolSize = 2
+            configuration.allowDuplicateWorkloads = true
+            configuration.workloadTypes = [.native, .v8, .wasm]
+            configuration.denyTriggerSubjects = NodeConfiguration.alwaysDeniedTriggerSubjects
+            let identity = NodeIdentity.generate()
+            let nodeClient = NATSClient(configuration: try NATSClient.Configuration(url: server.url), logger: quiet("bench.node.nats"))
+            let node = NexNode(configuration: configuration, client: nodeClient, identity: identity,
+                               options: NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600),
+                                                        agentLogLevel: .error),
+                               logger: quiet("bench.node"))
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [
+                .init(service: nodeClient), .init(service: node, successTerminationBehavior: .gracefullyShutdownGroup),
+            ], logger: quiet("bench.group")))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                defer { tasks.cancelAll() }
+                try await withNATSClient(try NATSClient.Configuration(url: server.url), logger: quiet("bench.client")) { client in
+                    let nex = NexClient(client: client, timeout: .seconds(10), logger: quiet("bench.nexclient"))
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while try await nex.ping(node: identity.nodeID) == nil {
+                        guard ContinuousClock.now < deadline else { throw BenchError(code: .comparatorFailed, message: "the node never answered") }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    let responder = try await client.subscribe(to: "bench.raw")
+                    let responding = Task {
+                        for try await message in responder {
+                            if let reply = message.replyTo { try await client.publish(message.payload, to: reply) }
+                        }
+                    }
+                    defer { responding.cancel() }
+                    try await body(Harness(client: client, nex: nex, node: identity.nodeID, url: server.url))
+                    try await responder.unsubscribe()
+                }
+                await group.triggerGracefulShutdown()
+            }
+        }
+    }
+}
+
+/// A shared request counter.
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// CPU seconds (user + system) of this process and of every live process whose parent chain leads here
+/// (agents run as children of the in-process node).
+enum CPUTime {
+    static func ofChildrenAndSelf() -> Double {
+        let me = getpid()
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var total = 0.0
+        for pid in descendants(of: me) + [me] {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // After the command: state(0) ppid(1) … utime(11) stime(12).
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            total += (user + system) / ticks
+        }
+        return total
+    }
+
+    private static func descendants(of root: Int32) -> [Int32] {
+        var parents: [Int32: Int32] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = Int32(fields[1]) { parents[pid] = parent }
+        }
+        return parents.keys.filter { pid in
+            var current = parents[pid]
+            while let parent = current, parent > 1 {
+                if parent == root { return true }
+                current = parents[parent]
+            }
+            return false
+        }
+    }
+}
+
+/// WASI guests in C, built with the toolchain's clang against Debian's wasi-libc.
+enum WasmGuests {
+    static let echoSource = """
+    #include <stdio.h>
+    #include <unistd.h>
+    int main(int argc, char **argv) {
+        char buffer[65536];
+        ssize_t n;
+        while ((n = read(0, buffer, sizeof buffer)) > 0) fwrite(buffer, 1, (size_t)n, stdout);
+        if (argc > 1) fputs(argv[1], stdout);
+        return 0;
+    }
+    """
+
+    /// An echo that first runs every one of many generated functions (an 857 KB-class module).
+    static func bigSource(functions: Int = 1_800) -> String {
+        var source = "#include <stdio.h>\n#include <unistd.h>\n"
+        for index in 0..<functions {
+            source += "__attribute__((noinline)) unsigned f\(index)(unsigned x) { unsigned t[32]; "
+            source += "for (int i = 0; i < 32; i++) t[i] = x * \(index * 2 + 1)u + i; "
+            source += "return t[x % 32] ^ \(index)u; }\n"
+        }
+        source += "int main(int argc, char **argv) { unsigned acc = 1;\n"
+        for index in 0..<functions { source += "acc = f\(index)(acc);\n" }
+        source += """
+        char buffer[65536]; ssize_t n;
+        while ((n = read(0, buffer, sizeof buffer)) > 0) fwrite(buffer, 1, (size_t)n, stdout);
+        if (argc > 1) fputs(argv[1], stdout);
+        return acc == 0xFFFFFFFFu ? 1 : 0; }
+        """
+        return source
+    }
+
+    static func build(_ source: String, name: String) throws -> [UInt8] {
+        let directory = NSTemporaryDirectory() + "nex-bench-wasm-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let input = directory + "/\(name).c", output = directory + "/\(name).wasm"
+        try source.write(toFile: input, atomically: true, encoding: .utf8)
+        let clang = Process()
+        clang.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        clang.arguments = ["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
+                           "-resource-dir", "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1", "-o", output, input]
+        clang.standardError = FileHandle.nullDevice
+        try clang.run()
+        clang.waitUntilExit()
+        guard clang.terminationStatus == 0, let bytes = FileManager.default.contents(atPath: output) else {
+            throw BenchError(code: .compileFailed,
+                             message: "clang could not build \(name).c for wasm32-wasi (needs wasi-libc and libclang-rt-14-dev-wasm32)")
+        }
+        return Array(bytes)
+    }
+}
