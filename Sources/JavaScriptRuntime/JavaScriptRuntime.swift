@@ -1,1 +1,0 @@
-// JavaScript functions on JavaScriptCore: see FunctionContract.swift in NexHostServices.
