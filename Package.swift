@@ -267,6 +267,8 @@ let package = Package(
             dependencies: [
                 "NexNode",
                 "NexClient",
+                "NexHostServices",
+                "JetStream",
                 "NATSTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
