@@ -75,7 +75,7 @@ public struct RootFileSystem: Sendable, Hashable {
                                                 attributes: [.posixPermissions: 0o755])
             }
             try install(agent, at: staging + agentPath, mode: 0o755)
-            let agentDirectory = ((agent as NSString).resolvingSymlinksInPath as NSString).deletingLastPathComponent
+            let agentDirectory = (realPath(agent) as NSString).deletingLastPathComponent
             for library in libraries {
                 // Libraries found through `$ORIGIN` live beside the agent: they go beside its copy.
                 let inside = (library as NSString).deletingLastPathComponent == agentDirectory
@@ -145,12 +145,23 @@ public struct RootFileSystem: Sendable, Hashable {
         try fileManager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
                                         attributes: [.posixPermissions: 0o755])
         if fileManager.fileExists(atPath: target) { return }
-        try fileManager.copyItem(atPath: (source as NSString).resolvingSymlinksInPath, toPath: target)
+        let file = realPath(source)
+        // A hard link when on the same file system (the root is mounted read-only, and a rebuilt binary
+        // is a new inode); a copy otherwise.
+        if link(file, target) == 0 { return }
+        try fileManager.copyItem(atPath: file, toPath: target)
         chmod(target, mode)
     }
 
+    /// The file a path names, all links followed (`realpath`).
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     private static func stamp(of agent: String) throws(SandboxError) -> String {
-        let resolved = (agent as NSString).resolvingSymlinksInPath
+        let resolved = realPath(agent)
         var info = stat()
         guard stat(resolved, &info) == 0 else {
             throw SandboxError(code: .rootFileSystem, message: "cannot read the agent \(agent): \(String(cString: strerror(errno)))")
