@@ -138,7 +138,8 @@ public final class BubblewrapSandbox: Sandbox {
             }
         }
         arguments += [
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            // /dev is bwrap's own small tmpfs of device nodes: read-only, so /tmp and /agent stay the only writable places.
+            "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--tmpfs", "/tmp",
             "--bind", request.directory, RootFileSystem.agentDirectory, "--chdir", RootFileSystem.agentDirectory,
             "--seccomp", "3",
             "--", RootFileSystem.agentPath,

@@ -92,6 +92,7 @@ struct SandboxedNodeTests {
                 _ = try await logs.first(limit: .seconds(60)) { $0.record.text == "DONE" }
                 let lines = logs.all.map(\.record.text)
                 let results = lines.filter { $0.hasPrefix("RESULT ") }
+                if ProcessInfo.processInfo.environment["NEX_SANDBOX_TEST_VERBOSE"] != nil { print(lines.joined(separator: "\n")) }
                 for name in ["processes", "read_node_key", "read_other_artifact", "read_etc_passwd", "read_root_home", "write_outside",
                              "connect_forbidden", "udp_socket", "raw_socket", "tcp_bind", "mount", "unshare_user", "ptrace", "fork_bomb"] {
                     let attempts = results.filter { $0.hasPrefix("RESULT \(name) ") }
