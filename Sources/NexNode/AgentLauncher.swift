@@ -112,6 +112,13 @@ struct AgentLauncher: Sendable {
         return sandbox.teardown(prepared)
     }
 
+    /// The configured root directory; `nil` when none is configured or the path is an ext4 image (0.x's
+    /// Firecracker default `<default_resource_dir>/rootfs.ext4`): the sandbox mounts directories, and
+    /// the node then builds its own.
+    static func rootfsDirectory(_ path: String) -> String? {
+        path.isEmpty || path.hasSuffix(".ext4") ? nil : path
+    }
+
     /// The sandbox for a node: `rootfs_filepath` when set, else a root built from `agentExecutable` and
     /// cached under the work directory; limits from `machine_template`; the network reaches the
     /// internal NATS and the workload NATS servers (control connection, host services) plus the
@@ -122,9 +129,8 @@ struct AgentLauncher: Sendable {
         let sandboxDirectory = (workDirectory as NSString).appendingPathComponent("sandbox")
         let rootFileSystem: RootFileSystem
         do {
-            rootFileSystem = configuration.rootfsFilePath.isEmpty
-                ? try RootFileSystem.cached(for: agentExecutable, in: sandboxDirectory)
-                : RootFileSystem(path: configuration.rootfsFilePath)
+            rootFileSystem = try rootfsDirectory(configuration.rootfsFilePath).map(RootFileSystem.init(path:))
+                ?? RootFileSystem.cached(for: agentExecutable, in: sandboxDirectory)
         } catch {
             throw NexNodeError(code: .agent, message: "cannot build the sandbox rootfs: \(error)")
         }
@@ -195,7 +201,7 @@ extension NexNode {
     /// seccomp, Landlock, and the root file system (`rootfs_filepath`, or one the node can build from
     /// `agentExecutable`).
     public static func sandboxChecks(rootfsFilePath: String, agentExecutable: String?) -> [SandboxCheck] {
-        SandboxPreflight.run(rootFileSystem: rootfsFilePath.isEmpty ? nil : rootfsFilePath, agent: agentExecutable).checks
+        SandboxPreflight.run(rootFileSystem: AgentLauncher.rootfsDirectory(rootfsFilePath), agent: agentExecutable).checks
             .map { SandboxCheck(name: $0.name, passed: $0.passed, detail: $0.detail) }
     }
 

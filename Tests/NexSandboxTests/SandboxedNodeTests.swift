@@ -56,7 +56,24 @@ struct SandboxedNodeTests {
                 try await logStream.close()
                 try await eventStream.close()
             }
+            // Every agent's cgroup went with it.
+            let hierarchy = try #require(CgroupHierarchy.discover())
+            for parent in Set(hierarchy.parents.values) {
+                let left = (try? FileManager.default.contentsOfDirectory(atPath: parent))?.filter { $0.hasPrefix("nex-") } ?? []
+                #expect(left.isEmpty, "cgroups left under \(parent): \(left)")
+            }
         }
+    }
+
+    @Test func preflightPassesHereAndExplainsWhatIsMissing() throws {
+        let checks = NexNode.sandboxChecks(rootfsFilePath: "", agentExecutable: NexNode.defaultAgentExecutable())
+        for check in checks { #expect(check.passed, "\(check.name): \(check.detail)") }
+        #expect(Set(checks.map(\.name)).isSuperset(of: ["bubblewrap", "user namespaces", "cgroups", "seccomp", "landlock", "rootfs"]))
+        let empty = temporaryDirectory("empty-rootfs")
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let missing = NexNode.sandboxChecks(rootfsFilePath: empty, agentExecutable: nil).first { $0.name == "rootfs" }
+        #expect(missing?.passed == false)
+        #expect(missing?.detail.contains("nex rootfs") == true)
     }
 
     @Test func aHostileWorkloadCannotEscape() async throws {
