@@ -3,7 +3,9 @@
 # Idempotent: when everything is present it only checks, which takes well under a second.
 set -euo pipefail
 
-APT_PACKAGES=(nats-server libsodium-dev libnats-dev pkg-config openssl ca-certificates python3 python3-pip gcc libc6-dev)
+# bubblewrap, util-linux (setpriv, prlimit) and libc-bin (ldd): the sandbox; e2fsprogs: `nex rootfs --ext4`.
+APT_PACKAGES=(nats-server libsodium-dev libnats-dev pkg-config openssl ca-certificates python3 python3-pip gcc libc6-dev
+  bubblewrap util-linux libc-bin e2fsprogs)
 PIP_PACKAGES=(nats-py nkeys pynacl)
 
 missing_apt=()

@@ -10,5 +10,5 @@ LoggingSystem.bootstrap { label in
 // `make bench [ONLY=<prefix>]`: every comparison prints one BENCH line (see docs/benchmarks.md).
 let comparators = Comparators()
 let registry = BenchmarkRegistry(NATSBenchmarks.all(comparators: comparators) + JetStreamBenchmarks.all(comparators: comparators)
-    + NodeBenchmarks.all() + FunctionBenchmarks.all())
+    + NodeBenchmarks.all() + FunctionBenchmarks.all() + SandboxBenchmarks.all())
 exit(await registry.main(arguments: CommandLine.arguments.dropFirst()))

@@ -21,7 +21,7 @@ public struct Nex: AsyncParsableCommand {
           nex logs --workload_name echoservice
         """,
         version: version,
-        subcommands: [NodeCommand.self, DevRun.self, Run.self, Stop.self, Logs.self, Events.self, LameDuck.self]
+        subcommands: [NodeCommand.self, DevRun.self, Run.self, Stop.self, Logs.self, Events.self, LameDuck.self, Rootfs.self]
     )
 
     public init() {}

@@ -40,16 +40,25 @@ public struct NodeUp: AsyncParsableCommand {
 
     public init() {}
 
-    /// The message for a start without `--no-sandbox`: we never run workloads unsandboxed unasked.
-    public static let sandboxUnavailable =
-        "the sandbox is not available in this version of nex; run with --no-sandbox (or set no_sandbox: true in the config) to run workloads as unsandboxed processes"
+    /// The message for a sandboxed start on a host that cannot sandbox: we never run workloads
+    /// unsandboxed unasked, and say what is missing.
+    public static func sandboxUnavailable(_ problems: [String]) -> String {
+        "cannot run workloads sandboxed on this host:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+            + "\nfix the above (nex node preflight explains), or run with --no-sandbox (or no_sandbox: true in the config)"
+            + " to run workloads as unsandboxed processes"
+    }
 
     public func run() async throws {
         let environment = processEnvironment()
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.passwdHome() ?? "/"
         let configuration = try effectiveConfiguration(environment: environment, home: home)
 
-        guard configuration.noSandbox else { throw CLIError(Self.sandboxUnavailable) }
+        if !configuration.noSandbox {
+            // Sandboxed is the default; a host that cannot do it gets told why, never silently unsafe.
+            let failed = NexNode.sandboxChecks(rootfsFilePath: configuration.rootfsFilePath,
+                                               agentExecutable: NexNode.defaultAgentExecutable()).filter { !$0.passed }
+            guard failed.isEmpty else { throw CLIError(Self.sandboxUnavailable(failed.map { "\($0.name): \($0.detail)" })) }
+        }
         let problems = configuration.problems(hostOS: HostFacts.current.os, fileExists: { access($0, F_OK) == 0 })
         guard problems.isEmpty else {
             throw CLIError("invalid node configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NexAPI
+import NexNode
 
 #if canImport(Glibc)
 import Glibc
@@ -141,9 +142,9 @@ public struct NodePreflight: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "preflight", abstract: "Check that this host can run a Nex node with a configuration.",
         discussion: """
-        Checks nats-server, the nex-agent binary (next to nex, in bin_path or on PATH), the sandbox tools \
-        (bwrap, cgroups, seccomp) unless no_sandbox, and JavaScriptCore when v8 or wasm workloads are \
-        configured. Exits non-zero when something is missing.
+        Checks nats-server, the nex-agent binary (next to nex, in bin_path or on PATH), the sandbox \
+        (bwrap, setpriv, root, user namespaces, cgroups, seccomp, Landlock, the rootfs) unless no_sandbox, \
+        and JavaScriptCore when v8 or wasm workloads are configured. Exits non-zero when something is missing.
 
         Examples:
           nex node preflight
@@ -201,7 +202,15 @@ public struct NodePreflight: AsyncParsableCommand {
         var agentDirectories: [String] = []
         if let executable = Self.executableDirectory() { agentDirectories.append(executable) }
         agentDirectories += configuration.binPath + path
-        let items = Preflight.check(configuration, agentDirectories: agentDirectories, path: path, probe: .current)
+        var items = Preflight.check(configuration, agentDirectories: agentDirectories, path: path, probe: .current)
+        if !configuration.noSandbox {
+            // What the sandbox itself finds: namespaces, cgroups, seccomp, Landlock, the rootfs.
+            let agent = agentDirectories.lazy.map { $0 + "/nex-agent" }.first { access($0, X_OK) == 0 }
+            items += NexNode.sandboxChecks(rootfsFilePath: configuration.rootfsFilePath, agentExecutable: agent)
+                .filter { !["bubblewrap", "cgroups", "seccomp"].contains($0.name) }
+                .map { PreflightItem(name: $0.name, satisfied: $0.passed, detail: $0.detail,
+                                     remedy: $0.passed ? "" : "fix it, or run with no_sandbox") }
+        }
         print("Preflight for a \(configuration.noSandbox ? "no-sandbox" : "sandboxed") node"
               + (configPath.map { " (\($0))" } ?? " (default configuration)"))
         for item in items { print(item.line) }

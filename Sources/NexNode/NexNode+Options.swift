@@ -29,12 +29,15 @@ extension NexNode {
         public var functionLimits: AgentFunctionLimits
         /// The log level agents run with (their output goes to the node's log at debug level).
         public var agentLogLevel: Logger.Level
+        /// How sandboxed agents are set up (unless `no_sandbox`).
+        public var sandbox: SandboxOptions
 
         public init(heartbeatInterval: Duration = .seconds(30), version: String = NexNode.defaultVersion,
                     lameDuckShutdownDelay: Duration = .seconds(30), host: HostFacts = .current,
                     agentExecutable: String? = nil, workDirectory: String? = nil, agentPingInterval: Duration = .seconds(5),
                     stopGracePeriod: Duration = .seconds(5), restartPolicy: AgentRestartPolicy = AgentRestartPolicy(),
-                    functionLimits: AgentFunctionLimits = AgentFunctionLimits(), agentLogLevel: Logger.Level = .info) {
+                    functionLimits: AgentFunctionLimits = AgentFunctionLimits(), agentLogLevel: Logger.Level = .info,
+                    sandbox: SandboxOptions = SandboxOptions()) {
             self.heartbeatInterval = heartbeatInterval
             self.version = version
             self.lameDuckShutdownDelay = lameDuckShutdownDelay
@@ -46,6 +49,7 @@ extension NexNode {
             self.restartPolicy = restartPolicy
             self.functionLimits = functionLimits
             self.agentLogLevel = agentLogLevel
+            self.sandbox = sandbox
         }
     }
 

@@ -143,7 +143,7 @@ public final class NexNode: Service, Sendable {
         internalConfiguration.name = "nex-node-internal"
         let internalClient = NATSClient(configuration: internalConfiguration, logger: logger)
 
-        let launcher = AgentLauncher(
+        var launcher = AgentLauncher(
             executable: agentExecutable, natsURL: internalServer.url,
             directory: (workDirectory as NSString).appendingPathComponent("agents"),
             handshakeTimeout: .milliseconds(configuration.agentHandshakeTimeoutMilliseconds),
@@ -161,6 +161,17 @@ public final class NexNode: Service, Sendable {
                     ])
                 }
             })
+        if !configuration.noSandbox {
+            do {
+                (launcher.sandbox, launcher.sandboxLimits, launcher.allowedDestinations) = try AgentLauncher.makeSandbox(
+                    configuration: configuration, options: options.sandbox, agentExecutable: agentExecutable, workDirectory: workDirectory,
+                    internalURL: internalServer.url, controlServers: client.configuration.servers)
+                launcher.allowDynamicServices = options.sandbox.allowDynamicServices
+            } catch {
+                await internalServer.stop()
+                throw error
+            }
+        }
         // Functions (and native services, through NEX_HOSTSERVICES_*) reach the workload NATS with the
         // configured host-services connection; with no URL configured, the control connection's server.
         var hostServices = configuration.hostServices.nats

@@ -8,6 +8,7 @@ import NIOCore
 import NKeys
 import NativeRuntime
 import NexAPI
+import NexSandbox
 import Synchronization
 
 /// Runs workloads through agents: keeps the warm pool full, hands each deploy to an agent that completed
@@ -112,6 +113,7 @@ final class WorkloadManager: Sendable {
                     }
                     guard admitted else {
                         _ = await launched.process.stop()
+                        launcher.release(launched)
                         removeDirectory(launched.directory)
                         return
                     }
@@ -171,6 +173,7 @@ final class WorkloadManager: Sendable {
             guard let agent, case .assigned(let workloadID) = agent.phase else { return nil }
             return state.registry.remove(workloadID)
         }
+        let limitEvents = launcher.release(launched)
         removeDirectory(launched.directory)
         poolWake.yield()
         // A gone agent's credentials must not outlive it (0.x kept them: spec §1.8 item 10).
@@ -179,13 +182,15 @@ final class WorkloadManager: Sendable {
             logger.debug("Agent exited", metadata: ["nex.agent.id": "\(launched.id)", "nex.agent.status": "\(status)"])
             return
         }
-        // The agent cannot stop its workload any more: make sure nothing of it survives.
-        for group in lost.processGroups { kill(-group, SIGKILL) }
+        // The agent cannot stop its workload any more: make sure nothing of it survives. (A sandbox's
+        // pids are its namespace's; its teardown above killed everything in it.)
+        if launched.sandbox == nil { for group in lost.processGroups { kill(-group, SIGKILL) } }
         logger.error("Agent died; its workload is lost", metadata: [
             "nex.agent.id": "\(launched.id)", "nex.agent.status": "\(status)", "nex.workload.id": "\(lost.id)",
         ])
         guard lost.running else { return }
-        let event = WorkloadStatusEvent(code: -1, message: "Agent for workload \(lost.name) exited (\(status)); workload lost",
+        let cause = limitEvents.first.map { "; \($0.message)" } ?? ""
+        let event = WorkloadStatusEvent(code: -1, message: "Agent for workload \(lost.name) exited (\(status))\(cause); workload lost",
                                         workloadID: lost.id.rawValue, workloadName: lost.name.rawValue)
         await publishWorkloadEvent(.workloadUndeployed, event, of: lost)
     }
@@ -318,6 +323,7 @@ final class WorkloadManager: Sendable {
     }
 
     private func relayStatus(_ agentID: String, _ type: NexEventType, _ event: WorkloadStatusEvent) async {
+        var event = event
         guard let workloadID = WorkloadID(validating: event.workloadID) else { return }
         // A workload that ended by itself leaves the registry here, so a stop racing with it finds nothing.
         let ended = type == .workloadUndeployed
@@ -330,6 +336,10 @@ final class WorkloadManager: Sendable {
             return record
         }
         guard let record else { return }
+        // The sandbox knows what the agent cannot: that its limits killed the workload.
+        if ended, let agent = state.withLock({ $0.agents[agentID]?.launched }), let limit = launcher.limitEvents(agent).first {
+            event.message = "Workload \(record.name) was \(limit.message)" + (event.message.isEmpty ? "" : " (\(event.message))")
+        }
         await publishWorkloadEvent(type, event, of: record)
         if ended, let agent = state.withLock({ $0.agents[agentID]?.launched }) {
             // The agent's workload is over; the agent goes with it and the pool replaces it.
@@ -424,6 +434,11 @@ final class WorkloadManager: Sendable {
         switch await fetchArtifact(admitted, to: path, limits: limits) {
         case .success(let size): totalBytes = size
         case .failure(let refusal): return .failure(refusal)
+        }
+        do {
+            try launcher.handOver(path, to: agent)
+        } catch {
+            return .failure(.init(NexFailure.cachingFailed("\(error)")))
         }
         // The request's own host-services connection wins (0.x precedence), else the node's.
         let hostServices = admitted.request.hostServicesConfig.flatMap { $0.natsURL.isEmpty ? nil : $0 } ?? settings.hostServices
@@ -543,7 +558,7 @@ final class WorkloadManager: Sendable {
             }
         }
         _ = await agent.process.stop()
-        for group in record.processGroups { kill(-group, SIGKILL) }
+        if agent.sandbox == nil { for group in record.processGroups { kill(-group, SIGKILL) } }
         if record.running {
             await publishWorkloadEvent(.workloadUndeployed,
                                        WorkloadUndeployedEvent(workloadID: id.rawValue, workloadName: record.name.rawValue, reason: reason),

@@ -30,6 +30,8 @@ if getppid() != parent {
     exit(1)
 }
 #endif
+// In a sandbox, the network rules go on before anything connects (NexAgent/SandboxSelfRestriction.swift).
+do { try SandboxSelfRestriction.applyIfRequested() } catch { FileHandle.standardError.write(Data("nex-agent: \(error.message)\n".utf8)); exit(2) }
 
 // Logs go to stderr; the node reads the agent's workload output over NATS, not from here.
 let level = ProcessInfo.processInfo.environment["NEX_AGENT_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info

@@ -86,13 +86,19 @@ struct EndToEndTests {
         await server.stop()
     }
 
-    @Test func nodeUpWithoutNoSandboxRefuses() async throws {
+    @Test func nodeUpSandboxedSaysWhyItCannot() async throws {
         let directory = try makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // No server is needed: the refusal comes before any connection.
-        let result = try await runNex(["node", "up", "-s", "nats://127.0.0.1:1", "--node-seed", directory + "/node.nk"], directory: directory)
+        // A rootfs without an agent: the sandbox cannot start, and the node says so before connecting.
+        let rootfs = directory + "/empty-rootfs"
+        try FileManager.default.createDirectory(atPath: rootfs, withIntermediateDirectories: true)
+        let config = directory + "/config.json"
+        try #"{"rootfs_filepath": "\#(rootfs)"}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try await runNex(["node", "up", "-s", "nats://127.0.0.1:1", "--config", config, "--node-seed", directory + "/node.nk"],
+                                      directory: directory)
         #expect(result.status != 0)
-        #expect(result.stderr.contains("sandbox is not available in this version"))
+        #expect(result.stderr.contains("cannot run workloads sandboxed on this host"))
+        #expect(result.stderr.contains("rootfs"))
         #expect(result.stderr.contains("--no-sandbox"))
         #expect(!FileManager.default.fileExists(atPath: directory + "/node.nk"))
     }
