@@ -27,6 +27,8 @@ struct RewrittenModule {
 enum ModuleRewriter {
     /// The export name of the table that holds the host's tick function.
     static let tickTableExport = "__nex_tick_table"
+    /// The export name of the global that is 1 once a `memory.grow` was refused.
+    static let growFailedExport = "__nex_grow_failed"
     /// Loop iterations between two deadline checks.
     static let loopBudget: Int32 = 65536
 
@@ -47,16 +49,20 @@ enum ModuleRewriter {
         }
 
         // Index spaces: imports come first in each.
-        var importedTables = 0, importedGlobals = 0
+        var importedFunctions = 0, importedTables = 0, importedGlobals = 0
+        var memory64 = false, hasMemory = false
         if let imports = sections.first(where: { $0.id == 2 }) {
             var r = ByteReader(imports.payload)
             for _ in 0..<(try r.u32()) {
                 _ = try r.name()
                 _ = try r.name()
                 switch try r.byte() {
-                case 0: _ = try r.u32()
+                case 0: _ = try r.u32(); importedFunctions += 1
                 case 1: try r.skipRefType(); try r.skipLimits(); importedTables += 1
-                case 2: try r.skipLimits()
+                case 2:
+                    hasMemory = true
+                    if try r.peek() & 0x04 != 0 { memory64 = true }
+                    try r.skipLimits()
                 case 3: try r.skipValType(); _ = try r.byte(); importedGlobals += 1
                 case 4: _ = try r.byte(); _ = try r.u32()
                 case let kind: throw ModuleRewriteError("unknown import kind \(kind)")
@@ -70,9 +76,23 @@ enum ModuleRewriter {
         let definedGlobals = try sections.first(where: { $0.id == 6 }).map { s throws(ModuleRewriteError) in
             var r = ByteReader(s.payload); return Int(try r.u32())
         } ?? 0
+        let definedFunctions = try sections.first(where: { $0.id == 3 }).map { s throws(ModuleRewriteError) in
+            var r = ByteReader(s.payload); return Int(try r.u32())
+        } ?? 0
+        if let memories = sections.first(where: { $0.id == 5 }) {
+            var r = ByteReader(memories.payload)
+            if try r.u32() > 0 {
+                hasMemory = true
+                if try r.peek() & 0x04 != 0 { memory64 = true }
+            }
+        }
         let tickType = UInt32(typeCount)
+        let growType = UInt32(typeCount + 1)
+        let growFunction = UInt32(importedFunctions + definedFunctions)
+
         let tickTable = UInt32(importedTables + definedTables)
         let budgetGlobal = UInt32(importedGlobals + definedGlobals)
+        let growFailedGlobal = budgetGlobal + 1
 
         // () -> i32
         appendEntry(to: &sections, id: 1, entry: [0x60, 0x00, 0x01, 0x7F])
@@ -81,6 +101,20 @@ enum ModuleRewriter {
         // (mut i32) = loopBudget
         appendEntry(to: &sections, id: 6, entry: [0x7F, 0x01, 0x41] + sleb(Int64(loopBudget)) + [0x0B])
         appendEntry(to: &sections, id: 7, entry: encodeName(tickTableExport) + [0x01] + uleb(UInt64(tickTable)))
+        // Memory growth: `memory.grow` of memory 0 becomes a call to an appended function that records a
+        // refused growth in an exported global, so the host can tell "failed at the memory cap" from other
+        // failures. (i32) -> i32; skipped for 64-bit memories and modules without memory.
+        let instrumentGrow = hasMemory && !memory64
+        if instrumentGrow {
+            appendEntry(to: &sections, id: 1, entry: [0x60, 0x01, 0x7F, 0x01, 0x7F])
+            appendEntry(to: &sections, id: 6, entry: [0x7F, 0x01, 0x41, 0x00, 0x0B])
+            appendEntry(to: &sections, id: 7, entry: encodeName(growFailedExport) + [0x03] + uleb(UInt64(growFailedGlobal)))
+            appendEntry(to: &sections, id: 3, entry: uleb(UInt64(growType)))
+            let g = uleb(UInt64(growFailedGlobal))
+            let body: [UInt8] = [0x01, 0x01, 0x7F, 0x20, 0x00, 0x40, 0x00, 0x22, 0x01, 0x41, 0x7F, 0x46, 0x04, 0x40,
+                                 0x41, 0x01, 0x24] + g + [0x0B, 0x20, 0x01, 0x0B]
+            appendEntry(to: &sections, id: 10, entry: uleb(UInt64(body.count)) + body)
+        }
 
         if let index = sections.firstIndex(where: { $0.id == 5 }) {
             sections[index].payload = try capMemories(sections[index].payload, maxPages: maxMemoryPages)
@@ -88,7 +122,9 @@ enum ModuleRewriter {
         var loops = 0
         if let index = sections.firstIndex(where: { $0.id == 10 }) {
             let check = budgetCheck(global: budgetGlobal, type: tickType, table: tickTable)
-            sections[index].payload = try instrumentCode(sections[index].payload, check: check, loops: &loops)
+            sections[index].payload = try instrumentCode(sections[index].payload, check: check,
+                                                         growCall: instrumentGrow ? [0x10] + uleb(UInt64(growFunction)) : nil,
+                                                         skipLast: instrumentGrow, loops: &loops)
         }
 
         var out: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
@@ -166,22 +202,28 @@ enum ModuleRewriter {
         return out
     }
 
-    private static func instrumentCode(_ payload: [UInt8], check: [UInt8], loops: inout Int) throws(ModuleRewriteError) -> [UInt8] {
+    private static func instrumentCode(_ payload: [UInt8], check: [UInt8], growCall: [UInt8]?, skipLast: Bool,
+                                       loops: inout Int) throws(ModuleRewriteError) -> [UInt8] {
         var r = ByteReader(payload)
         let count = try r.u32()
         var out = uleb(UInt64(count))
         out.reserveCapacity(payload.count + 4096)
-        for _ in 0..<count {
+        for index in 0..<count {
             let size = Int(try r.u32())
             let body = try r.bytes(size)
-            let rewritten = try instrumentBody(body, check: check, loops: &loops)
+            if skipLast && index == count - 1 { // our own grow function
+                out += uleb(UInt64(size)) + body
+                continue
+            }
+            let rewritten = try instrumentBody(body, check: check, growCall: growCall, loops: &loops)
             out += uleb(UInt64(rewritten.count))
             out += rewritten
         }
         return out
     }
 
-    private static func instrumentBody(_ body: [UInt8], check: [UInt8], loops: inout Int) throws(ModuleRewriteError) -> [UInt8] {
+    private static func instrumentBody(_ body: [UInt8], check: [UInt8], growCall: [UInt8]?,
+                                       loops: inout Int) throws(ModuleRewriteError) -> [UInt8] {
         var r = ByteReader(body)
         for _ in 0..<(try r.u32()) {
             _ = try r.u32()
@@ -191,9 +233,14 @@ enum ModuleRewriter {
         out.reserveCapacity(body.count + 64)
         var copied = r.position
         while !r.atEnd {
+            let start = r.position
             let opcode = try r.byte()
             try r.skipImmediates(of: opcode)
-            if opcode == 0x03 {
+            if opcode == 0x40, let growCall, body[start + 1] == 0x00, r.position == start + 2 {
+                out += body[copied..<start]
+                out += growCall
+                copied = r.position
+            } else if opcode == 0x03 {
                 out += body[copied..<r.position]
                 out += check
                 copied = r.position
@@ -246,6 +293,11 @@ struct ByteReader {
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     var atEnd: Bool { position >= bytes.count }
+
+    func peek() throws(ModuleRewriteError) -> UInt8 {
+        guard position < bytes.count else { throw ModuleRewriteError("unexpected end of module") }
+        return bytes[position]
+    }
 
     mutating func byte() throws(ModuleRewriteError) -> UInt8 {
         guard position < bytes.count else { throw ModuleRewriteError("unexpected end of module") }

@@ -293,7 +293,7 @@ globalThis.__nexCompile = function () {
     return null;
 };
 
-// Returns [status, detail, stdout, stderr, memoryBytes]: status 0 = exited with code `detail`, 1 = trapped
+// Returns [status, detail, stdout, stderr, memoryBytes, growRefused]: status 0 = exited with code `detail`, 1 = trapped
 // (detail = the message), 2 = timed out, 3 = could not instantiate.
 globalThis.__nexRun = function (subject, stdin, timeoutMs) {
     S = { subject: subject, stdin: stdin, stdinPos: 0, stdout: new Output(), stderr: new Output(),
@@ -316,7 +316,9 @@ globalThis.__nexRun = function (subject, stdin, timeoutMs) {
         else if (e === TIMEOUT) { status = 2; }
         else { status = 1; detail = String(e); }
     }
-    const result = [status, detail, S.stdout.bytes(), S.stderr.bytes(), S.memory ? S.memory.buffer.byteLength : 0];
+    const growFailed = instance.exports.__nex_grow_failed;
+    const result = [status, detail, S.stdout.bytes(), S.stderr.bytes(), S.memory ? S.memory.buffer.byteLength : 0,
+                    growFailed instanceof WebAssembly.Global && growFailed.value === 1];
     S = null;
     return result;
 };

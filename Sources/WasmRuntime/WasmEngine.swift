@@ -71,7 +71,8 @@ final class WasmEngine: FunctionEngine {
         }
         let outcome = try result.get()
         logStderr(outcome.stderr)
-        let memoryCapReached = outcome.memoryBytes + 65536 > limits.maxMemoryBytes
+        // A failure after a refused `memory.grow` is the memory limit's doing (malloc returned NULL).
+        let memoryCapReached = outcome.growRefused
         switch outcome.status {
         case .exited(0):
             return outcome.stdout

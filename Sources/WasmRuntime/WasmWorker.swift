@@ -14,6 +14,8 @@ struct WasmRunOutcome {
     var stdout: [UInt8]
     var stderr: [UInt8]
     var memoryBytes: Int
+    /// A `memory.grow` was refused (the memory cap reached).
+    var growRefused: Bool
 }
 
 final class WasmWorker {
@@ -105,7 +107,8 @@ final class WasmWorker {
             status: runStatus,
             stdout: bytes(JSObjectGetPropertyAtIndex(ctx, array, 2, nil)) ?? [],
             stderr: bytes(JSObjectGetPropertyAtIndex(ctx, array, 3, nil)) ?? [],
-            memoryBytes: Int(JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, array, 4, nil), nil))
+            memoryBytes: Int(JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, array, 4, nil), nil)),
+            growRefused: JSValueToBoolean(ctx, JSObjectGetPropertyAtIndex(ctx, array, 5, nil))
         )
         // Dead instances hold linear memory until collected; collect at our pace, not at the next trigger's.
         if outcome.memoryBytes > 32 << 20 { JSGarbageCollect(ctx) }
