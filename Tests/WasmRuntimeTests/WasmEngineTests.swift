@@ -342,6 +342,30 @@ struct WasmHostServiceTests {
         }
     }
 
+    /// A host call that does not answer never holds the invocation past its time limit.
+    @Test func hostCallEndsAtTheDeadline() async throws {
+        let module = try Guests.wat(#"""
+        (module
+          (import "nex" "request" (func $request (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "silent")
+          (func (export "_start")
+            (drop (call $request (i32.const 0) (i32.const 6) (i32.const 0) (i32.const 0) (i32.const 0)
+                                 (i32.const 100) (i32.const 16) (i32.const 200)))))
+        """#)
+        try await withNATSServer { server in
+            try await withNATSClient(try NATSClient.Configuration(url: server.url)) { client in
+                let silent = try await client.subscribe(to: "silent") // receives, never replies
+                let services = NATSBackedHostServices(client: client, jetStream: JetStreamContext(client: client))
+                let limits = FunctionLimits(executionTimeout: .milliseconds(500))
+                try await withEngine(module, context: functionContext(limits: limits, hostServices: services)) { engine async throws in
+                    #expect(await invocationError(engine, subject: "s")?.code == .timeout)
+                }
+                try await silent.unsubscribe()
+            }
+        }
+    }
+
     @Test func withoutHostServicesCallsFailWithDisabled() async throws {
         let logs = LogCollector()
         try await withEngine(try Guests.kvCounter.get(), context: functionContext(logs: logs)) { engine async throws in
