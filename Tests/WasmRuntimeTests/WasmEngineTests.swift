@@ -234,6 +234,21 @@ struct WasmEdgeCaseTests {
         }
     }
 
+    @Test func unboundedRecursionTrapsAndTheWorkerSurvives() async throws {
+        let module = try Guests.wat(#"""
+        (module (memory (export "memory") 1)
+          (func $f (param i32) (result i32) (i32.add (call $f (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+          (func (export "_start") (drop (call $f (i32.const 0)))))
+        """#)
+        try await withEngine(module, workers: 1) { engine async throws in
+            for _ in 0..<2 {
+                let error = await invocationError(engine, subject: "s")
+                #expect(error?.code == .execution)
+                #expect(error?.message.contains("trapped") == true)
+            }
+        }
+    }
+
     @Test func pollOneoffSleepsOnClockSubscriptions() async throws {
         // One relative clock subscription of 20 ms (userdata 7), then exit with the number of events.
         let module = try Guests.wat(#"""
