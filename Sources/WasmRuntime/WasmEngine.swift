@@ -1,0 +1,236 @@
+// The `wasm` workload type: WASI preview1 command modules on JavaScriptCore's WebAssembly
+// (DESIGN.md §5, spec §5.3), with the `nex` host-service imports. See docs/wasm-functions.md.
+
+import Foundation
+import NexAPI
+import NexHostServices
+
+/// Compiles WASI preview1 command modules into ``FunctionEngine``s.
+///
+/// At deploy the module is checked, its memory maximum capped at ``FunctionLimits/maxMemoryBytes`` and its
+/// loops instrumented so that ``FunctionLimits/executionTimeout`` stops even a loop that never calls out;
+/// then each worker thread compiles it once. Per trigger, `_start` runs on a fresh instance.
+public struct WasmEngineFactory: FunctionEngineFactory {
+    /// Worker threads per deployed function; each owns a JSC VM and its own compiled copy of the module.
+    public var workerCount: Int
+
+    public init() {
+        self.init(workerCount: min(4, max(2, ProcessInfo.processInfo.activeProcessorCount)))
+    }
+
+    public init(workerCount: Int) {
+        self.workerCount = max(1, workerCount)
+    }
+
+    public func compile(_ artifact: [UInt8], context: FunctionContext) async throws(FunctionError) -> any FunctionEngine {
+        guard artifact.count <= context.limits.maxArtifactBytes else {
+            throw FunctionError(code: .invalidArtifact,
+                                message: "the module is \(artifact.count) bytes, larger than the limit of \(context.limits.maxArtifactBytes)")
+        }
+        let pool = WorkerPool(count: workerCount, context: context)
+        let maxPages = UInt64(max(1, context.limits.maxMemoryBytes / 65536))
+        let result = await pool.start { workers in
+            // The engine's own verdict first, on the module as written: its message is the clearest.
+            if let error = workers.compile(artifact), error.code == .invalidArtifact { return .failure(error) }
+            do throws(ModuleRewriteError) {
+                return .success(try ModuleRewriter.rewrite(artifact, maxMemoryPages: maxPages).bytes)
+            } catch {
+                return .failure(FunctionError(code: .invalidArtifact, message: "cannot prepare the module: \(error)"))
+            }
+        }
+        switch result {
+        case .success:
+            return WasmEngine(pool: pool, context: context)
+        case .failure(let error):
+            await pool.shutdown()
+            throw error
+        }
+    }
+}
+
+/// One deployed Wasm function.
+final class WasmEngine: FunctionEngine {
+    private let pool: WorkerPool
+    private let context: FunctionContext
+
+    init(pool: WorkerPool, context: FunctionContext) {
+        self.pool = pool
+        self.context = context
+    }
+
+    func invoke(subject: String, payload: [UInt8]) async throws(FunctionError) -> [UInt8] {
+        let limits = context.limits
+        let result: Result<WasmRunOutcome, FunctionError> = await withCheckedContinuation { continuation in
+            pool.submit { worker in
+                guard let worker else {
+                    continuation.resume(returning: .failure(FunctionError(code: .engine, message: "the function is shut down")))
+                    return
+                }
+                continuation.resume(returning: worker.run(subject: subject, payload: payload, timeout: limits.executionTimeout))
+            }
+        }
+        let outcome = try result.get()
+        logStderr(outcome.stderr)
+        // A failure after a refused `memory.grow` is the memory limit's doing (malloc returned NULL).
+        let memoryCapReached = outcome.growRefused
+        switch outcome.status {
+        case .exited(0):
+            return outcome.stdout
+        case .exited(let code):
+            if memoryCapReached {
+                throw FunctionError(code: .memory, message: "exited with code \(code) at the memory limit of \(limits.maxMemoryBytes) bytes")
+            }
+            throw FunctionError(code: .execution, message: "exited with code \(code)")
+        case .trapped(let reason):
+            if memoryCapReached {
+                throw FunctionError(code: .memory, message: "trapped at the memory limit of \(limits.maxMemoryBytes) bytes: \(reason)")
+            }
+            throw FunctionError(code: .execution, message: "trapped: \(reason)")
+        case .timedOut:
+            throw FunctionError(code: .timeout, message: "ran longer than \(limits.executionTimeout)")
+        case .instantiationFailed(let reason):
+            throw FunctionError(code: .execution, message: "cannot instantiate: \(reason)")
+        }
+    }
+
+    func shutdown() async {
+        await pool.shutdown()
+    }
+
+    /// Each stderr line is one log entry; a last line without a newline too.
+    private func logStderr(_ stderr: [UInt8]) {
+        guard !stderr.isEmpty else { return }
+        var lines = stderr.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        for line in lines {
+            context.log(.error, String(decoding: line, as: UTF8.self))
+        }
+    }
+}
+
+/// The threads of one function. JSC contexts must stay on one thread, and invocations block (a guest runs
+/// to completion, host calls wait), so they run here and never on Swift's cooperative pool.
+final class WorkerPool: @unchecked Sendable {
+    typealias Job = @Sendable (WasmWorker?) -> Void
+
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+    private var jobsHead = 0
+    private var stopped = false
+    private var running = 0
+    private let count: Int
+    private let context: FunctionContext
+    private var exited: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int, context: FunctionContext) {
+        self.count = count
+        self.context = context
+    }
+
+    /// The compile step every worker runs once at start, given a way to compile module bytes.
+    struct Compiler {
+        fileprivate let worker: WasmWorker
+        func compile(_ bytes: [UInt8]) -> FunctionError? { worker.compile(bytes) }
+    }
+
+    /// Starts the threads. The first one checks the artifact and prepares the bytes (`prepare`, which may
+    /// compile with the worker it is given); then every worker compiles the prepared module.
+    func start(prepare: @escaping @Sendable (Compiler) -> Result<[UInt8], FunctionError>) async -> Result<Void, FunctionError> {
+        let prepared: Result<[UInt8], FunctionError> = await withCheckedContinuation { continuation in
+            // A throwaway worker: its context saw the unprepared module.
+            spawn { worker in
+                continuation.resume(returning: prepare(Compiler(worker: worker)))
+                return nil
+            }
+        }
+        let bytes: [UInt8]
+        switch prepared {
+        case .success(let value): bytes = value
+        case .failure(let error): return .failure(error)
+        }
+        let failures = FailureList()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    await withCheckedContinuation { (started: CheckedContinuation<Void, Never>) in
+                        self.spawn { worker in
+                            let error = worker.compile(bytes)
+                            if let error { failures.append(error) }
+                            started.resume()
+                            return error == nil ? worker : nil
+                        }
+                    }
+                }
+            }
+        }
+        if let error = failures.first {
+            return .failure(error.code == .invalidArtifact ? error : FunctionError(code: .invalidArtifact, message: error.message))
+        }
+        return .success(())
+    }
+
+    /// Runs `setup` on a new thread with a new worker; when it returns the worker, the thread serves jobs.
+    private func spawn(_ setup: @escaping @Sendable (WasmWorker) -> WasmWorker?) {
+        let context = self.context
+        condition.withLock { running += 1 }
+        let thread = Thread { [self] in
+            if let worker = setup(WasmWorker(context: context)) {
+                serve(worker)
+            }
+            let waiting: [CheckedContinuation<Void, Never>] = condition.withLock {
+                running -= 1
+                return running == 0 ? exited : []
+            }
+            for continuation in waiting { continuation.resume() }
+        }
+        thread.stackSize = 16 << 20
+        thread.name = "nex-wasm"
+        thread.start()
+    }
+
+    private func serve(_ worker: WasmWorker) {
+        while true {
+            let job: Job? = condition.withLock {
+                while jobsHead == jobs.count && !stopped { condition.wait() }
+                guard jobsHead < jobs.count else { return nil }
+                let job = jobs[jobsHead]
+                jobsHead += 1
+                if jobsHead == jobs.count { jobs.removeAll(keepingCapacity: true); jobsHead = 0 }
+                return job
+            }
+            guard let job else { return }
+            job(worker)
+        }
+    }
+
+    func submit(_ job: @escaping Job) {
+        let accepted = condition.withLock {
+            guard !stopped else { return false }
+            jobs.append(job)
+            condition.signal()
+            return true
+        }
+        if !accepted { job(nil) }
+    }
+
+    /// Stops the threads once the queued jobs ran, and waits for them to exit.
+    func shutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = condition.withLock {
+                stopped = true
+                condition.broadcast()
+                if running == 0 { return true }
+                exited.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+}
+
+private final class FailureList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [FunctionError] = []
+    func append(_ error: FunctionError) { lock.withLock { errors.append(error) } }
+    var first: FunctionError? { lock.withLock { errors.first } }
+}

@@ -1,0 +1,406 @@
+// One worker: a thread that owns a JSC context group, its context and its own compiled copy of the module
+// (a JSC `WebAssembly.Module` belongs to one VM). Everything in here runs on that thread only.
+
+import CJavaScriptCore
+import Foundation
+import JetStream
+import NexAPI
+import NexHostServices
+
+/// The outcome of one run of `_start`, as the shim reports it.
+struct WasmRunOutcome {
+    enum Status: Equatable { case exited(UInt32), trapped(String), timedOut, instantiationFailed(String) }
+    var status: Status
+    var stdout: [UInt8]
+    var stderr: [UInt8]
+    var memoryBytes: Int
+    /// A `memory.grow` was refused (the memory cap reached).
+    var growRefused: Bool
+}
+
+final class WasmWorker {
+    let context: FunctionContext
+    private let group: JSContextGroupRef
+    private let ctx: JSGlobalContextRef
+    private var runFunction: JSObjectRef?
+    private var timeoutSentinel: JSValueRef?
+    /// The text of the last failed host call, for `nex.last_error`.
+    fileprivate var lastError: [UInt8] = []
+    /// The running invocation's deadline (host calls never block past it).
+    fileprivate var deadline = ContinuousClock.now
+
+    init(context: FunctionContext) {
+        _ = WasmWorker.configureJSC
+        self.context = context
+        group = JSContextGroupCreate()
+        ctx = JSGlobalContextCreateInGroup(group, nil)
+    }
+
+    deinit {
+        if let runFunction { JSValueUnprotect(ctx, runFunction) }
+        if let timeoutSentinel { JSValueUnprotect(ctx, timeoutSentinel) }
+        JSGlobalContextRelease(ctx)
+        JSContextGroupRelease(group)
+    }
+
+    /// Fast memories are limited to 8 per process and make instantiation bimodal (DESIGN.md §5): off,
+    /// before the first VM of the process is created.
+    private static let configureJSC: Void = {
+        typealias SetBoolean = @convention(c) (UnsafePointer<CChar>, Bool) -> Bool
+        if let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "jsc_options_set_boolean") {
+            _ = unsafeBitCast(symbol, to: SetBoolean.self)("useWasmFastMemory", false)
+        }
+    }()
+
+    /// Installs the shim and compiles the module; returns the engine's reason when it is not a usable
+    /// WASI command.
+    func compile(_ module: [UInt8]) -> FunctionError? {
+        let global = JSContextGetGlobalObject(ctx)
+        setGlobal(global, "__nexModuleBytes", makeBytes(module))
+        let env = context.environment.sorted { $0.key < $1.key }.map { makeBytes(Array("\($0.key)=\($0.value)".utf8)) }
+        var envValues: [JSValueRef?] = env
+        setGlobal(global, "__nexEnv", JSObjectMakeArray(ctx, envValues.count, &envValues, nil))
+        installNative(global, "__nexClock", nativeClock)
+        installNative(global, "__nexRandom", nativeRandom)
+        installNative(global, "__nexSleep", nativeSleep)
+        installNative(global, "__nexHost", nativeHost)
+
+        var exception: JSValueRef?
+        _ = evaluate(WasiShim.source, exception: &exception)
+        if let exception { return FunctionError(code: .engine, message: "WASI shim: \(string(exception))") }
+        let result = evaluate("__nexCompile()", exception: &exception)
+        if let exception { return FunctionError(code: .engine, message: "compile: \(string(exception))") }
+        if let result, !JSValueIsNull(ctx, result) {
+            return FunctionError(code: .invalidArtifact, message: string(result))
+        }
+        setGlobal(global, "__nexModuleBytes", JSValueMakeUndefined(ctx))
+        runFunction = JSValueToObject(ctx, property(global, "__nexRun"), nil)
+        timeoutSentinel = property(global, "__nexTimeout")
+        JSValueProtect(ctx, runFunction)
+        JSValueProtect(ctx, timeoutSentinel)
+        return nil
+    }
+
+    /// Runs `_start` once on a fresh instance.
+    func run(subject: String, payload: [UInt8], timeout: Duration) -> Result<WasmRunOutcome, FunctionError> {
+        guard let runFunction else { return .failure(FunctionError(code: .engine, message: "the module is not compiled")) }
+        deadline = .now + timeout
+        lastError = []
+        let (seconds, attoseconds) = timeout.components
+        let timeoutMs = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+        var arguments: [JSValueRef?] = [makeBytes(Array(subject.utf8)), makeBytes(payload), JSValueMakeNumber(ctx, timeoutMs)]
+        var exception: JSValueRef?
+        let value = JSObjectCallAsFunction(ctx, runFunction, nil, arguments.count, &arguments, &exception)
+        if let exception { return .failure(FunctionError(code: .engine, message: string(exception))) }
+        guard let value, let array = JSValueToObject(ctx, value, nil) else {
+            return .failure(FunctionError(code: .engine, message: "the shim returned nothing"))
+        }
+        let status = Int(JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, array, 0, nil), nil))
+        let detail = JSObjectGetPropertyAtIndex(ctx, array, 1, nil)
+        let runStatus: WasmRunOutcome.Status = switch status {
+        case 0: .exited(UInt32(truncatingIfNeeded: Int64(JSValueToNumber(ctx, detail, nil))))
+        case 1: .trapped(string(detail))
+        case 2: .timedOut
+        default: .instantiationFailed(string(detail))
+        }
+        let outcome = WasmRunOutcome(
+            status: runStatus,
+            stdout: bytes(JSObjectGetPropertyAtIndex(ctx, array, 2, nil)) ?? [],
+            stderr: bytes(JSObjectGetPropertyAtIndex(ctx, array, 3, nil)) ?? [],
+            memoryBytes: Int(JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, array, 4, nil), nil)),
+            growRefused: JSValueToBoolean(ctx, JSObjectGetPropertyAtIndex(ctx, array, 5, nil))
+        )
+        // Dead instances hold linear memory until collected; collect at our pace, not at the next trigger's.
+        if outcome.memoryBytes > 32 << 20 { JSGarbageCollect(ctx) }
+        return .success(outcome)
+    }
+
+    // MARK: - Native functions
+
+    private typealias Native = @convention(c) (JSContextRef?, JSObjectRef?, JSObjectRef?, Int, UnsafePointer<JSValueRef?>?, UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef?
+
+    private func installNative(_ global: JSObjectRef?, _ name: String, _ callback: Native) {
+        var definition = kJSClassDefinitionEmpty
+        definition.callAsFunction = callback
+        let jsClass = JSClassCreate(&definition)
+        defer { JSClassRelease(jsClass) }
+        let function = JSObjectMake(ctx, jsClass, Unmanaged.passUnretained(self).toOpaque())
+        setGlobal(global, name, function)
+    }
+
+    fileprivate static func from(_ function: JSObjectRef?) -> WasmWorker {
+        Unmanaged<WasmWorker>.fromOpaque(JSObjectGetPrivate(function)!).takeUnretainedValue()
+    }
+
+    fileprivate func argument(_ index: Int, _ count: Int, _ arguments: UnsafePointer<JSValueRef?>?) -> JSValueRef? {
+        index < count ? arguments?[index] : nil
+    }
+
+    fileprivate func throwTimeout(_ exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef? {
+        exception?.pointee = timeoutSentinel
+        return nil
+    }
+
+    /// Blocks this worker thread on an async host call, never past the invocation's deadline. The call
+    /// itself runs on Swift's pool; only this (our own) thread waits.
+    fileprivate func blocking<T: Sendable>(
+        _ operation: @escaping @Sendable (any HostServices) async throws(HostServiceError) -> T
+    ) -> HostCallResult<T> {
+        guard let services = context.hostServices else {
+            return .failed(HostServiceError(code: .disabled, message: "this node offers no host services"))
+        }
+        let box = ResultBox<T>()
+        let semaphore = DispatchSemaphore(value: 0)
+        let task = Task {
+            let result: Result<T, HostServiceError>
+            do throws(HostServiceError) {
+                result = .success(try await operation(services))
+            } catch {
+                result = .failure(error)
+            }
+            box.set(result)
+            semaphore.signal()
+        }
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        let (seconds, attoseconds) = max(remaining, .zero).components
+        let nanos = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        if semaphore.wait(timeout: .now() + .nanoseconds(nanos)) == .timedOut {
+            task.cancel()
+            return .timedOut
+        }
+        switch box.get()! {
+        case .success(let value): return .value(value)
+        case .failure(let error): return .failed(error)
+        }
+    }
+
+    // MARK: - JS values
+
+    func makeBytes(_ bytes: [UInt8]) -> JSObjectRef? {
+        let array = JSObjectMakeTypedArray(ctx, kJSTypedArrayTypeUint8Array, bytes.count, nil)
+        if !bytes.isEmpty, let pointer = JSObjectGetTypedArrayBytesPtr(ctx, array, nil) {
+            bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        }
+        return array
+    }
+
+    /// The bytes of a Uint8Array. The shim passes only arrays that start at offset 0 of their buffer.
+    func bytes(_ value: JSValueRef?) -> [UInt8]? {
+        guard let value, JSValueGetTypedArrayType(ctx, value, nil) == kJSTypedArrayTypeUint8Array,
+              let object = JSValueToObject(ctx, value, nil) else { return nil }
+        let length = JSObjectGetTypedArrayByteLength(ctx, object, nil)
+        guard length > 0, let pointer = JSObjectGetTypedArrayBytesPtr(ctx, object, nil) else { return [] }
+        let offset = JSObjectGetTypedArrayByteOffset(ctx, object, nil)
+        return Array(UnsafeRawBufferPointer(start: pointer + offset, count: length))
+    }
+
+    func string(_ value: JSValueRef?) -> String {
+        guard let value, let js = JSValueToStringCopy(ctx, value, nil) else { return "" }
+        defer { JSStringRelease(js) }
+        let size = JSStringGetMaximumUTF8CStringSize(js)
+        var buffer = [CChar](repeating: 0, count: size)
+        JSStringGetUTF8CString(js, &buffer, size)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func number(_ value: JSValueRef?) -> Double {
+        guard let value else { return 0 }
+        return JSValueToNumber(ctx, value, nil)
+    }
+
+    fileprivate var jsContext: JSGlobalContextRef { ctx }
+
+    private func evaluate(_ script: String, exception: inout JSValueRef?) -> JSValueRef? {
+        let source = JSStringCreateWithUTF8CString(script)
+        defer { JSStringRelease(source) }
+        return JSEvaluateScript(ctx, source, nil, nil, 1, &exception)
+    }
+
+    private func property(_ object: JSObjectRef?, _ name: String) -> JSValueRef? {
+        let key = JSStringCreateWithUTF8CString(name)
+        defer { JSStringRelease(key) }
+        return JSObjectGetProperty(ctx, object, key, nil)
+    }
+
+    private func setGlobal(_ object: JSObjectRef?, _ name: String, _ value: JSValueRef?) {
+        let key = JSStringCreateWithUTF8CString(name)
+        defer { JSStringRelease(key) }
+        JSObjectSetProperty(ctx, object, key, value, JSPropertyAttributes(kJSPropertyAttributeNone), nil)
+    }
+}
+
+enum HostCallResult<T> {
+    case value(T)
+    case failed(HostServiceError)
+    case timedOut
+}
+
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<T, HostServiceError>?
+    func set(_ value: Result<T, HostServiceError>) { lock.withLock { result = value } }
+    func get() -> Result<T, HostServiceError>? { lock.withLock { result } }
+}
+
+// MARK: - Callbacks (C function pointers: they find their worker through the function object's private data)
+
+private func nativeClock(_ ctx: JSContextRef?, _ function: JSObjectRef?, _ this: JSObjectRef?, _ count: Int,
+                         _ arguments: UnsafePointer<JSValueRef?>?, _ exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef? {
+    let worker = WasmWorker.from(function)
+    let id: clockid_t
+    switch Int(worker.number(worker.argument(0, count, arguments))) {
+    case 0: id = CLOCK_REALTIME
+    case 1: id = CLOCK_MONOTONIC
+    case 2: id = CLOCK_PROCESS_CPUTIME_ID
+    case 3: id = CLOCK_THREAD_CPUTIME_ID
+    default: return JSValueMakeNull(ctx)
+    }
+    var now = timespec()
+    clock_gettime(id, &now)
+    var parts: [JSValueRef?] = [JSValueMakeNumber(ctx, Double(now.tv_sec)), JSValueMakeNumber(ctx, Double(now.tv_nsec))]
+    return JSObjectMakeArray(ctx, 2, &parts, nil)
+}
+
+private func nativeRandom(_ ctx: JSContextRef?, _ function: JSObjectRef?, _ this: JSObjectRef?, _ count: Int,
+                          _ arguments: UnsafePointer<JSValueRef?>?, _ exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef? {
+    let worker = WasmWorker.from(function)
+    let length = max(0, Int(worker.number(worker.argument(0, count, arguments))))
+    var generator = SystemRandomNumberGenerator()
+    var bytes = [UInt8](repeating: 0, count: length)
+    var index = 0
+    while index < length {
+        var word = generator.next()
+        for _ in 0..<min(8, length - index) {
+            bytes[index] = UInt8(truncatingIfNeeded: word)
+            word >>= 8
+            index += 1
+        }
+    }
+    return worker.makeBytes(bytes)
+}
+
+private func nativeSleep(_ ctx: JSContextRef?, _ function: JSObjectRef?, _ this: JSObjectRef?, _ count: Int,
+                         _ arguments: UnsafePointer<JSValueRef?>?, _ exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef? {
+    let worker = WasmWorker.from(function)
+    let nanoseconds = max(0, worker.number(worker.argument(0, count, arguments)))
+    var request = timespec(tv_sec: Int(nanoseconds / 1e9), tv_nsec: Int(nanoseconds.truncatingRemainder(dividingBy: 1e9)))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    return JSValueMakeUndefined(ctx)
+}
+
+/// Error codes of the `nex` import module (see examples/wasm/nex_host.h).
+enum NexHostCode {
+    static let failed: Int32 = -1
+    static let bufferTooSmall: Int32 = -2
+    static let invalidArgument: Int32 = -3
+    static let disabled: Int32 = -4
+    static let timeout: Int32 = -5
+    static let noResponders: Int32 = -6
+    static let memory: Int32 = -8
+    static let unsupported: Int32 = -9
+
+    static func code(for error: HostServiceError) -> Int32 {
+        switch error.code {
+        case .disabled: disabled
+        case .invalidArgument: invalidArgument
+        case .timeout: timeout
+        case .noResponders: noResponders
+        default: failed
+        }
+    }
+}
+
+private struct ObjectSummary: Encodable {
+    var name: String
+    var size: UInt64
+    var modified: String
+    var nuid: String
+}
+
+private func nativeHost(_ ctx: JSContextRef?, _ function: JSObjectRef?, _ this: JSObjectRef?, _ count: Int,
+                        _ arguments: UnsafePointer<JSValueRef?>?, _ exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef? {
+    let worker = WasmWorker.from(function)
+    let op = worker.string(worker.argument(0, count, arguments))
+    func bytes(_ index: Int) -> [UInt8] { worker.bytes(worker.argument(index, count, arguments)) ?? [] }
+    func text(_ index: Int) -> String { String(decoding: bytes(index), as: UTF8.self) }
+    func code(_ value: Int32) -> JSValueRef? { JSValueMakeNumber(ctx, Double(value)) }
+
+    /// Runs a host call and turns its outcome into what the shim expects.
+    func call<T: Sendable>(_ operation: @escaping @Sendable (any HostServices) async throws(HostServiceError) -> T,
+                           _ convert: (T) -> JSValueRef?) -> JSValueRef? {
+        switch worker.blocking(operation) {
+        case .value(let value):
+            return convert(value)
+        case .failed(let error):
+            worker.lastError = Array(error.message.utf8)
+            return code(NexHostCode.code(for: error))
+        case .timedOut:
+            return worker.throwTimeout(exception)
+        }
+    }
+    func optionalBytes(_ value: [UInt8]?) -> JSValueRef? { value.map { worker.makeBytes($0) } ?? JSValueMakeNull(ctx) }
+    func json(_ value: some Encodable) -> JSValueRef? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return worker.makeBytes(Array((try? encoder.encode(value)) ?? Data("[]".utf8)))
+    }
+
+    switch op {
+    case "last_error":
+        return worker.makeBytes(worker.lastError)
+    case "kv_get":
+        let (bucket, key) = (text(1), text(2))
+        return call({ services async throws(HostServiceError) in try await services.kvGet(bucket: bucket, key: key) }, optionalBytes)
+    case "kv_set":
+        let (bucket, key, value) = (text(1), text(2), bytes(3))
+        return call({ services async throws(HostServiceError) in try await services.kvSet(bucket: bucket, key: key, value: value) }) { _ in code(0) }
+    case "kv_delete":
+        let (bucket, key) = (text(1), text(2))
+        return call({ services async throws(HostServiceError) in try await services.kvDelete(bucket: bucket, key: key) }) { code(0) }
+    case "kv_keys":
+        let bucket = text(1)
+        return call({ services async throws(HostServiceError) in try await services.kvKeys(bucket: bucket) }) { json($0.sorted()) }
+    case "object_get":
+        let (bucket, name) = (text(1), text(2))
+        return call({ services async throws(HostServiceError) in try await services.objectGet(bucket: bucket, name: name) }, optionalBytes)
+    case "object_put":
+        let (bucket, name, value) = (text(1), text(2), bytes(3))
+        return call({ services async throws(HostServiceError) in try await services.objectPut(bucket: bucket, name: name, value: value) }) { _ in code(0) }
+    case "object_delete":
+        let (bucket, name) = (text(1), text(2))
+        return call({ services async throws(HostServiceError) in try await services.objectDelete(bucket: bucket, name: name) }) { code(0) }
+    case "object_list":
+        let bucket = text(1)
+        return call({ services async throws(HostServiceError) in try await services.objectList(bucket: bucket) }) { infos in
+            let formatter = ISO8601DateFormatter()
+            return json(infos.map { ObjectSummary(name: $0.name, size: $0.size, modified: formatter.string(from: $0.modified), nuid: $0.nuid) })
+        }
+    case "publish":
+        let (subject, payload) = (text(1), bytes(2))
+        return call({ services async throws(HostServiceError) in try await services.publish(subject: subject, payload: payload) }) { code(0) }
+    case "request":
+        let (subject, payload) = (text(1), bytes(2))
+        let milliseconds = Int(worker.number(worker.argument(3, count, arguments)))
+        let remaining = ContinuousClock.now.duration(to: worker.deadline)
+        let timeout: Duration? = milliseconds > 0 ? min(.milliseconds(milliseconds), remaining) : nil
+        return call({ services async throws(HostServiceError) in try await services.request(subject: subject, payload: payload, timeout: timeout) }) {
+            worker.makeBytes($0)
+        }
+    case "http":
+        guard let method = HostHTTPMethod(rawValue: text(1).uppercased()) else {
+            worker.lastError = Array("unsupported HTTP method \(text(1))".utf8)
+            return code(NexHostCode.invalidArgument)
+        }
+        let (url, body) = (text(2), bytes(3))
+        let requestBody: [UInt8]? = body.isEmpty ? nil : body
+        return call({ services async throws(HostServiceError) in try await services.http(method, url: url, body: requestBody) }) { response in
+            var parts: [JSValueRef?] = [JSValueMakeNumber(ctx, Double(response.status)), json(response.headers),
+                                        worker.makeBytes(response.body ?? [])]
+            return JSObjectMakeArray(ctx, parts.count, &parts, nil)
+        }
+    default:
+        worker.lastError = Array("unknown host function \(op)".utf8)
+        return code(NexHostCode.unsupported)
+    }
+}
