@@ -120,6 +120,7 @@ let package = Package(
                 "NATS",
                 "JetStream",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -70,9 +70,12 @@ public struct AgentEnvironment: Hashable, Sendable {
     public var sandboxed: Bool
     /// `NEX_AGENT_HANDSHAKE_TIMEOUT_MS`: how long the agent keeps trying to handshake.
     public var handshakeTimeoutMilliseconds: Int
+    /// `NEX_SANDBOX_DYNAMIC_SERVICES`: a sandboxed agent may run dynamically linked native services (the
+    /// node mounts the host's libraries read-only when it opts in).
+    public var allowsDynamicServices: Bool
 
     public init(agentID: String, natsURL: String, userJWT: String, userSeed: String, directory: String,
-                sandboxed: Bool, handshakeTimeoutMilliseconds: Int) {
+                sandboxed: Bool, handshakeTimeoutMilliseconds: Int, allowsDynamicServices: Bool = false) {
         self.agentID = agentID
         self.natsURL = natsURL
         self.userJWT = userJWT
@@ -80,6 +83,7 @@ public struct AgentEnvironment: Hashable, Sendable {
         self.directory = directory
         self.sandboxed = sandboxed
         self.handshakeTimeoutMilliseconds = handshakeTimeoutMilliseconds
+        self.allowsDynamicServices = allowsDynamicServices
     }
 
     private enum Key {
@@ -90,6 +94,7 @@ public struct AgentEnvironment: Hashable, Sendable {
         static let directory = "NEX_AGENT_DIR"
         static let sandboxed = "NEX_SANDBOX"
         static let handshakeTimeout = "NEX_AGENT_HANDSHAKE_TIMEOUT_MS"
+        static let dynamicServices = "NEX_SANDBOX_DYNAMIC_SERVICES"
     }
 
     /// The variables to set for the agent process.
@@ -98,6 +103,7 @@ public struct AgentEnvironment: Hashable, Sendable {
             Key.agentID: agentID, Key.natsURL: natsURL, Key.userJWT: userJWT, Key.userSeed: userSeed,
             Key.directory: directory, Key.sandboxed: sandboxed ? "true" : "false",
             Key.handshakeTimeout: String(handshakeTimeoutMilliseconds),
+            Key.dynamicServices: allowsDynamicServices ? "true" : "false",
         ]
     }
 
@@ -117,6 +123,7 @@ public struct AgentEnvironment: Hashable, Sendable {
         userSeed = required(Key.userSeed)
         directory = required(Key.directory)
         sandboxed = variables[Key.sandboxed]?.lowercased() != "false"
+        allowsDynamicServices = variables[Key.dynamicServices]?.lowercased() == "true"
         if let text = variables[Key.handshakeTimeout] {
             if let value = Int(text), value > 0 {
                 handshakeTimeoutMilliseconds = value

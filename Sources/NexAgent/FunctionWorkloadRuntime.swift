@@ -12,8 +12,9 @@ import NexHostServices
 /// execution, with no hop through the node (0.x relayed every trigger through the node and the internal
 /// NATS).
 struct FunctionWorkloadRuntime: WorkloadRuntime {
-    /// Builds a workload's host services on its NATS connection.
-    typealias HostServicesMaker = @Sendable (_ client: NATSClient, _ namespace: String, _ enabled: Set<String>) -> any HostServices
+    /// Builds a workload's host services on its NATS connection, with what releases them.
+    typealias HostServicesMaker = @Sendable (_ client: NATSClient, _ namespace: String, _ enabled: Set<String>)
+        -> (services: any HostServices, shutdown: @Sendable () async -> Void)
 
     let factory: any FunctionEngineFactory
     let makeHostServices: HostServicesMaker
@@ -96,10 +97,11 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
             FunctionLimits(executionTimeout: .milliseconds($0.executionTimeoutMilliseconds), maxArtifactBytes: $0.maxArtifactBytes,
                            maxMemoryBytes: $0.maxMemoryBytes)
         } ?? FunctionLimits()
+        let hostServices = enabled.isEmpty ? nil : makeHostServices(client, request.namespace, enabled)
+        defer { if let hostServices { Task { await hostServices.shutdown() } } }
         let context = FunctionContext(
             workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
-            environment: request.environment, limits: limits,
-            hostServices: enabled.isEmpty ? nil : makeHostServices(client, request.namespace, enabled), log: log)
+            environment: request.environment, limits: limits, hostServices: hostServices?.services, log: log)
         let engine: any FunctionEngine
         do {
             engine = try await factory.compile(artifact, context: context)

@@ -17,7 +17,9 @@ struct NativeWorkloadRuntime: WorkloadRuntime {
     func run(_ deployment: Deployment, session: WorkloadSession) async {
         let configuration: NativeProcessConfiguration
         do {
-            try Self.checkArtifact(at: deployment.artifactPath, name: deployment.request.artifact, sandboxed: deployment.sandboxed)
+            // A sandbox has no shared libraries, unless the node mounted the host's in for dynamic services.
+            try Self.checkArtifact(at: deployment.artifactPath, name: deployment.request.artifact,
+                                   sandboxed: deployment.sandboxed && !deployment.allowsDynamicServices)
             configuration = NativeProcessConfiguration(
                 executable: deployment.artifactPath, arguments: deployment.request.argv,
                 environment: Self.environment(for: deployment.request), workingDirectory: deployment.directory,

@@ -2,7 +2,10 @@
 import Logging
 import NATS
 import NativeRuntime
+import JavaScriptRuntime
 import NexAPI
+import NexHostServices
+import WasmRuntime
 import ServiceLifecycle
 import Synchronization
 
@@ -84,7 +87,16 @@ public final class NexAgent: Service, Sendable {
         self.logger = logger
         self.publisher = AgentPublisher(client: client, agentID: environment.agentID, logger: logger)
         let native = NativeWorkloadRuntime(logger: logger)
-        self.runtimes = [.native: native]
+        let hostServices: FunctionWorkloadRuntime.HostServicesMaker = { [logger] client, namespace, enabled in
+            let services = NATSHostServices(client: client, namespace: namespace,
+                                            configuration: HostServicesConfiguration(enabled: enabled), httpClient: nil, logger: logger)
+            return (services, { await services.shutdown() })
+        }
+        self.runtimes = [
+            .native: native,
+            .v8: FunctionWorkloadRuntime(factory: JavaScriptEngineFactory(), makeHostServices: hostServices, logger: logger),
+            .wasm: FunctionWorkloadRuntime(factory: WasmEngineFactory(), makeHostServices: hostServices, logger: logger),
+        ]
     }
 
     /// The NATS configuration for an agent: the internal NATS from the environment, the agent's user JWT
@@ -307,6 +319,7 @@ public final class NexAgent: Service, Sendable {
         logger.info("deploying workload", metadata: ["nex.workload.id": "\(workloadID)", "nex.workload.name": "\(request.workloadName)"])
         let deployment = Deployment(request: request, artifactPath: environment.directory + "/" + request.artifact,
                                     directory: environment.directory, sandboxed: environment.sandboxed,
+                                    allowsDynamicServices: environment.allowsDynamicServices,
                                     stopGracePeriod: options.stopGracePeriod, defaultRestartPolicy: options.defaultRestartPolicy)
         await runtime.run(deployment, session: session)
         state.withLock { _ = $0.workloads.removeValue(forKey: workloadID) }

@@ -25,6 +25,8 @@ struct Deployment: Sendable {
     /// The agent's directory: the workload's working directory.
     var directory: String
     var sandboxed: Bool
+    /// The node opted in to dynamically linked services in its sandbox.
+    var allowsDynamicServices: Bool
     var stopGracePeriod: Duration
     /// Used when the request carries no restart policy.
     var defaultRestartPolicy: AgentRestartPolicy

@@ -60,10 +60,10 @@ struct AgentLauncher: Sendable {
             agentID: agentID, natsURL: natsURL, userJWT: jwt, userSeed: seed,
             directory: sandbox == nil ? agentDirectory : RootFileSystem.agentDirectory, sandboxed: sandbox != nil,
             handshakeTimeoutMilliseconds: Int(handshakeTimeout.components.seconds * 1000
-                + handshakeTimeout.components.attoseconds / 1_000_000_000_000_000))
+                + handshakeTimeout.components.attoseconds / 1_000_000_000_000_000),
+            allowsDynamicServices: sandbox != nil && allowDynamicServices)
         var variables = environment.variables
         variables["NEX_AGENT_LOG_LEVEL"] = logLevel.rawValue
-        if sandbox != nil, allowDynamicServices { variables["NEX_SANDBOX_DYNAMIC_SERVICES"] = "true" }
         var configuration = NativeProcessConfiguration(
             executable: executable, arguments: [], environment: variables, workingDirectory: agentDirectory,
             stopGracePeriod: stopGracePeriod)
