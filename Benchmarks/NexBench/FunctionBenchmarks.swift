@@ -225,6 +225,19 @@ enum CPUTime {
 
 /// WASI guests in C, built with the toolchain's clang against Debian's wasi-libc.
 enum WasmGuests {
+
+    /// The clang resource directory that has Debian's wasm32 builtins (libclang-rt-*-dev-wasm32).
+    static func wasmResourceDirectory() -> String? {
+        let base = "/usr/lib"
+        for llvm in ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter({ $0.hasPrefix("llvm-") }).sorted().reversed() {
+            let clang = "\(base)/\(llvm)/lib/clang"
+            for version in (try? FileManager.default.contentsOfDirectory(atPath: clang)) ?? []
+            where FileManager.default.fileExists(atPath: "\(clang)/\(version)/lib/wasi/libclang_rt.builtins-wasm32.a") {
+                return "\(clang)/\(version)"
+            }
+        }
+        return nil
+    }
     static let echoSource = """
     #include <stdio.h>
     #include <unistd.h>
@@ -264,7 +277,7 @@ enum WasmGuests {
         let clang = Process()
         clang.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         clang.arguments = ["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
-                           "-resource-dir", "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1", "-o", output, input]
+                           "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1", "-o", output, input]
         clang.standardError = FileHandle.nullDevice
         try clang.run()
         clang.waitUntilExit()

@@ -124,6 +124,184 @@ struct FunctionTests {
             }
         }
     }
+
+    // MARK: - Host services (0.x spec scenarios 10-13, and namespace scoping)
+
+    @Test func javaScriptKeyValueLandsInTheNamespacesBucket() async throws {
+        try await withFunctionNode { fn, server in
+            let source = """
+            (subject, payload) => {
+                kv("testBucket").set("hello2", payload);
+                return JSON.stringify({ keys: kv("testBucket").keys(), value: new TextDecoder().decode(kv("testBucket").get("hello2")) });
+            }
+            """
+            _ = try await fn.deploy(Array(source.utf8), name: "kvfunction", type: .v8, triggers: ["hellokvservice"])
+            let reply = try await requestUntilAnswered(fn.nex.client, "hello!", to: "hellokvservice")
+            #expect(reply == #"{"keys":["hello2"],"value":"hello!"}"#)
+            // The bucket the function named lives under its namespace.
+            let store = try await JetStreamContext(client: fn.nex.client, timeout: .seconds(10))
+                .keyValue(NATSHostServices.scopedBucketName("testBucket", namespace: "default"))
+            let stored = try await store.get("hello2")
+            #expect(stored?.string == "hello!")
+        }
+    }
+
+    @Test func aFunctionCannotReachAnotherNamespacesBucket() async throws {
+        try await withFunctionNode { fn, _ in
+            let writer = "(s, p) => { kv('shared').set('secret', p); return 'stored' }"
+            let reader = "(s, p) => { const v = kv('shared').get('secret'); return v === null ? 'nothing' : v }"
+            _ = try await fn.deploy(Array(writer.utf8), name: "writer", type: .v8, triggers: ["tenant.a.write"], namespace: try Namespace("tenanta"))
+            _ = try await fn.deploy(Array(reader.utf8), name: "reader", type: .v8, triggers: ["tenant.b.read"], namespace: try Namespace("tenantb"))
+            #expect(try await requestUntilAnswered(fn.nex.client, "top secret", to: "tenant.a.write") == "stored")
+            #expect(try await requestUntilAnswered(fn.nex.client, "", to: "tenant.b.read") == "nothing")
+        }
+    }
+
+    @Test func javaScriptObjectStoreAndMessaging() async throws {
+        try await withFunctionNode { fn, _ in
+            let objects = """
+            (subject, payload) => {
+                const store = objectStore("testObjBucket");
+                store.put("hello2", payload);
+                return JSON.stringify({ names: store.list().map(o => o.name), value: new TextDecoder().decode(store.get("hello2")) });
+            }
+            """
+            _ = try await fn.deploy(Array(objects.utf8), name: "objfunction", type: .v8, triggers: ["helloobjectstoreservice"])
+            #expect(try await requestUntilAnswered(fn.nex.client, "hello!", to: "helloobjectstoreservice")
+                == #"{"names":["hello2"],"value":"hello!"}"#)
+
+            // Two responders for requestMany, one for request.
+            let single = try await fn.nex.client.subscribe(to: "hello.world.request")
+            let many = try await fn.nex.client.subscribe(to: "hello.world.request.many")
+            let manyToo = try await fn.nex.client.subscribe(to: "hello.world.request.many")
+            let client = fn.nex.client
+            let responders = Task {
+                await withDiscardingTaskGroup { group in
+                    for (subscription, prefix) in [(single, "resp: "), (many, "one: "), (manyToo, "two: ")] {
+                        group.addTask {
+                            do {
+                                for try await message in subscription {
+                                    if let reply = message.replyTo { try await client.publish(prefix + message.string, to: reply) }
+                                }
+                            } catch {}
+                        }
+                    }
+                }
+            }
+            defer { responders.cancel() }
+            let messaging = """
+            (subject, payload) => {
+                const d = new TextDecoder();
+                messaging.publish("hello.world.published", payload);
+                const one = d.decode(messaging.request("hello.world.request", payload));
+                const all = messaging.requestMany("hello.world.request.many", payload, 500).map(r => d.decode(r)).sort();
+                return JSON.stringify({ one, all });
+            }
+            """
+            let published = try await fn.nex.client.subscribe(to: "hello.world.published")
+            _ = try await fn.deploy(Array(messaging.utf8), name: "msgfunction", type: .v8, triggers: ["hellomessagingservice"])
+            let reply = try await requestUntilAnswered(fn.nex.client, "asdfghjkl;'", to: "hellomessagingservice")
+            #expect(reply == #"{"one":"resp: asdfghjkl;'","all":["one: asdfghjkl;'","two: asdfghjkl;'"]}"#)
+            var iterator = published.makeAsyncIterator()
+            guard case .message(let publishedMessage) = try await iterator.next(timeout: .seconds(10)) else {
+                Issue.record("the function's publish did not arrive")
+                return
+            }
+            #expect(publishedMessage.string == "asdfghjkl;'")
+        }
+    }
+
+    @Test func javaScriptHTTPWithEveryMethod() async throws {
+        try await withTestHTTPServer { http in
+            try await withFunctionNode { fn, _ in
+                let source = """
+                (subject, payload) => JSON.stringify(["get", "post", "put", "patch", "delete", "head"].map(m => http[m]("\(http.url)/x", payload).status))
+                """
+                _ = try await fn.deploy(Array(source.utf8), name: "httpfunction", type: .v8, triggers: ["hellohttp"])
+                #expect(try await requestUntilAnswered(fn.nex.client, "body", to: "hellohttp") == "[200,201,204,204,204,200]")
+            }
+        }
+    }
+
+    // MARK: - WebAssembly
+
+    @Test func wasmEchoAppendsTheTriggerSubject() async throws {
+        try await withFunctionNode { fn, _ in
+            let module = try WasmGuest.build("""
+            #include <stdio.h>
+            #include <unistd.h>
+            int main(int argc, char **argv) {
+                char buffer[4096]; ssize_t n;
+                while ((n = read(0, buffer, sizeof buffer)) > 0) fwrite(buffer, 1, (size_t)n, stdout);
+                fputs(argv[1], stdout);
+                return 0;
+            }
+            """)
+            let events = Collector(try await fn.nex.events(namespace: .default))
+            _ = try await fn.deploy(module, name: "echofunctionwasm", type: .wasm, triggers: ["helloworld"])
+            #expect(try await requestUntilAnswered(fn.nex.client, "hello world", to: "helloworld") == "hello worldhelloworld")
+            _ = try await events.first { $0.type == .functionExecSucceeded }
+        }
+    }
+
+    @Test func wasmHostServicesThroughTheNode() async throws {
+        try await withFunctionNode { fn, _ in
+            let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("examples/wasm")
+            let module = try WasmGuest.build(try String(contentsOf: examples.appendingPathComponent("kv_counter.c"), encoding: .utf8),
+                                             includes: examples.path)
+            _ = try await fn.deploy(module, name: "kvcounter", type: .wasm, triggers: ["count.*"])
+            #expect(try await requestUntilAnswered(fn.nex.client, "", to: "count.a") == "count.a=1")
+            #expect(try await requestUntilAnswered(fn.nex.client, "", to: "count.a") == "count.a=2")
+            #expect(try await requestUntilAnswered(fn.nex.client, "", to: "count.b") == "count.b=1")
+        }
+    }
+
+    @Test func aWasmModuleWithoutStartFailsTheDeploy() async throws {
+        try await withFunctionNode { fn, _ in
+            do {
+                _ = try await fn.deploy(Array("not a module".utf8), name: "garbage", type: .wasm, triggers: ["garbage"])
+                Issue.record("an invalid module was deployed")
+            } catch {
+                let message = (error as? NexClientError)?.message ?? "\(error)"
+                #expect(message.hasPrefix("Failed to deploy workload: workload rejected by agent: "), "\(message)")
+            }
+        }
+    }
+}
+
+/// WASI guests in C, built with the toolchain's clang against Debian's wasi-libc.
+enum WasmGuest {
+
+    /// The clang resource directory that has Debian's wasm32 builtins (libclang-rt-*-dev-wasm32).
+    static func wasmResourceDirectory() -> String? {
+        let base = "/usr/lib"
+        for llvm in ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter({ $0.hasPrefix("llvm-") }).sorted().reversed() {
+            let clang = "\(base)/\(llvm)/lib/clang"
+            for version in (try? FileManager.default.contentsOfDirectory(atPath: clang)) ?? []
+            where FileManager.default.fileExists(atPath: "\(clang)/\(version)/lib/wasi/libclang_rt.builtins-wasm32.a") {
+                return "\(clang)/\(version)"
+            }
+        }
+        return nil
+    }
+    static func build(_ source: String, includes: String? = nil) throws -> [UInt8] {
+        let directory = temporaryDirectory("wasm-guest")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = directory + "/guest.c", output = directory + "/guest.wasm"
+        try source.write(toFile: input, atomically: true, encoding: .utf8)
+        let clang = Process()
+        clang.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        clang.arguments = ["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
+                           "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1", "-o", output, input]
+            + (includes.map { ["-I", $0] } ?? [])
+        try clang.run()
+        clang.waitUntilExit()
+        guard clang.terminationStatus == 0, let bytes = FileManager.default.contents(atPath: output) else {
+            throw TestTimeout(what: "clang to build a wasm32-wasi guest")
+        }
+        return Array(bytes)
+    }
 }
 
 /// Puts `bytes` into bucket `NEXTEST` under `key`.

@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 
 /// A small HTTP/1.1 server in python3 on a random loopback port, for the `http` host service:
 ///
@@ -9,19 +8,19 @@ import Testing
 /// - `POST` → 201 echoing the body, with `X-Content-Type` the request's content type.
 /// - `PUT`, `PATCH`, `DELETE` → 204 with `X-Method` and `X-Body` (the body received, as text).
 /// - `HEAD` → 200 with `Content-Length: 11` and no body.
-final class TestHTTPServer {
-    static let gzipText = String(repeating: "hello gzip ", count: 200)
+public final class TestHTTPServer: @unchecked Sendable {
+    public static let gzipText = String(repeating: "hello gzip ", count: 200)
 
     let process: Process
-    let port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
+    public let port: Int
+    public var url: String { "http://127.0.0.1:\(port)" }
 
     private init(process: Process, port: Int) {
         self.process = process
         self.port = port
     }
 
-    static func start() async throws -> TestHTTPServer {
+    public static func start() async throws -> TestHTTPServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hs-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let scriptPath = directory.appendingPathComponent("server.py").path
@@ -48,7 +47,7 @@ final class TestHTTPServer {
         throw TestHTTPServerError(message: "the python HTTP server did not start")
     }
 
-    func stop() async {
+    public func stop() async {
         guard process.isRunning else { return }
         // SIGKILL: the test runner's threads block SIGTERM, and a child inherits that mask.
         kill(process.processIdentifier, SIGKILL)
@@ -139,13 +138,13 @@ server.serve_forever()
 """#
 }
 
-struct TestHTTPServerError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+public struct TestHTTPServerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// Runs `body` with a started server, stopping it afterwards.
-func withTestHTTPServer(_ body: (TestHTTPServer) async throws -> Void) async throws {
+public func withTestHTTPServer(_ body: (TestHTTPServer) async throws -> Void) async throws {
     let server = try await TestHTTPServer.start()
     do {
         try await body(server)
