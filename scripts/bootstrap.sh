@@ -4,8 +4,10 @@
 set -euo pipefail
 
 # bubblewrap, util-linux (setpriv, prlimit) and libc-bin (ldd): the sandbox; e2fsprogs: `nex rootfs --ext4`.
+# libjavascriptcoregtk-4.1-dev: JS and Wasm functions. wasi-libc, libclang-rt-14-dev-wasm32, wabt: Wasm test
+# guests (built with the toolchain's clang; Debian's `clang` package must not be installed: it shadows it).
 APT_PACKAGES=(nats-server libsodium-dev libnats-dev pkg-config openssl ca-certificates python3 python3-pip gcc libc6-dev
-  bubblewrap util-linux libc-bin e2fsprogs)
+  bubblewrap util-linux libc-bin e2fsprogs libjavascriptcoregtk-4.1-dev wasi-libc libclang-rt-14-dev-wasm32 wabt)
 PIP_PACKAGES=(nats-py nkeys pynacl)
 
 missing_apt=()
