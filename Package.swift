@@ -149,6 +149,7 @@ let package = Package(
             name: "NexSandbox",
             dependencies: [
                 "NexAPI",
+                "NativeRuntime",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -265,7 +266,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NexNodeTests",
-            dependencies: [
+            dependencies: ["NativeRuntime", 
                 "NexNode",
                 "NexClient",
                 "NexHostServices",
@@ -284,19 +285,19 @@ let package = Package(
         ),
         .testTarget(
             name: "WasmRuntimeTests",
-            dependencies: ["WasmRuntime", "NexHostServices", "NATSTestSupport"]
+            dependencies: ["NativeRuntime", "WasmRuntime", "NexHostServices", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexSandboxTests",
-            dependencies: ["NexSandbox", "NexNode", "NexClient", "NATSTestSupport"]
+            dependencies: ["NativeRuntime", "NexSandbox", "NexNode", "NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexAgentTests",
-            dependencies: ["NexAgent", "NexClient", "NATSTestSupport"]
+            dependencies: ["NativeRuntime", "NexAgent", "NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexCLITests",
-            dependencies: ["NexCLI", "NATSTestSupport"]
+            dependencies: ["NativeRuntime", "NexCLI", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NativeRuntimeTests",

@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 import JetStream
 import Logging
@@ -274,14 +275,10 @@ enum WasmGuests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let input = directory + "/\(name).c", output = directory + "/\(name).wasm"
         try source.write(toFile: input, atomically: true, encoding: .utf8)
-        let clang = Process()
-        clang.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        clang.arguments = ["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
-                           "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1", "-o", output, input]
-        clang.standardError = FileHandle.nullDevice
-        try clang.run()
-        clang.waitUntilExit()
-        guard clang.terminationStatus == 0, let bytes = FileManager.default.contents(atPath: output) else {
+        let clang = try Program.run("clang", ["--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
+                                              "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1",
+                                              "-o", output, input])
+        guard clang.succeeded, let bytes = FileManager.default.contents(atPath: output) else {
             throw BenchError(code: .compileFailed,
                              message: "clang could not build \(name).c for wasm32-wasi (needs wasi-libc and libclang-rt-14-dev-wasm32)")
         }

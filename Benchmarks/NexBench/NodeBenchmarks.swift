@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 import JetStream
 import Logging
@@ -35,17 +36,12 @@ enum NodeBenchmarks {
         return logger
     }
 
-    private static func buildEchoService() throws -> String {
+    /// The static C echo service (`Benchmarks/c/echo_service.c`), built into a temporary file.
+    static func buildEchoService() throws -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("c/echo_service.c").path
         let output = NSTemporaryDirectory() + "nex-bench-echo-\(getpid())"
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        gcc.arguments = ["-O2", "-static", "-o", output, source]
-        gcc.standardError = FileHandle.nullDevice
-        try gcc.run()
-        gcc.waitUntilExit()
-        guard gcc.terminationStatus == 0 else {
+        guard try Program.run("/usr/bin/gcc", ["-O2", "-static", "-o", output, source]).succeeded else {
             throw BenchError(code: .compileFailed, message: "gcc could not build \(source) statically (is libc6-dev installed?)")
         }
         return output

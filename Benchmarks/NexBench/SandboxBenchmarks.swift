@@ -37,26 +37,10 @@ enum SandboxBenchmarks {
         return logger
     }
 
-    private static func buildEchoService() throws -> String {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("c/echo_service.c").path
-        let output = NSTemporaryDirectory() + "nex-bench-sandbox-echo-\(getpid())"
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        gcc.arguments = ["-O2", "-static", "-o", output, source]
-        gcc.standardError = FileHandle.nullDevice
-        try gcc.run()
-        gcc.waitUntilExit()
-        guard gcc.terminationStatus == 0 else {
-            throw BenchError(code: .compileFailed, message: "gcc could not build \(source) statically (is libc6-dev installed?)")
-        }
-        return output
-    }
-
     /// Runs one node (pool of one), then per sample: deploy the echo service, stop it, and time the pool's
     /// refill (a fresh agent started and handshaken). The last deploy serves the round-trip samples.
     static func measure(url: String, sandboxed: Bool) async throws -> (start: LatencySummary, rtt: LatencySummary) {
-        let echo = try buildEchoService()
+        let echo = try NodeBenchmarks.buildEchoService()
         defer { unlink(echo) }
         var configuration = NodeConfiguration()
         configuration.noSandbox = !sandboxed

@@ -1,3 +1,4 @@
+import NativeRuntime
 import ArgumentParser
 import Foundation
 import NexNode
@@ -56,12 +57,8 @@ public struct Rootfs: AsyncParsableCommand {
               let handle = FileHandle(forWritingAtPath: ext4) else { throw CLIError("cannot create \(ext4)") }
         try handle.truncate(atOffset: UInt64(mebibytes) * 1_048_576)
         try handle.close()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mkfs)
-        process.arguments = ["-q", "-F", "-d", output, ext4]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CLIError("mkfs.ext4 failed with status \(process.terminationStatus)") }
+        let result = try Program.run(mkfs, ["-q", "-F", "-d", output, ext4])
+        guard result.succeeded else { throw CLIError("mkfs.ext4 failed (\(result.status)): \(result.standardError)") }
         print("Wrote \(ext4) (\(mebibytes) MiB)")
     }
 

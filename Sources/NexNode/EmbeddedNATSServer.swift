@@ -282,6 +282,12 @@ public final class EmbeddedNATSServer: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours: a descriptor another part of the program opened without close-on-exec
+        // (Foundation.Process's exit-detection socket, say) must not live on in a long-running server.
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+            _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, 3)
+        }
         // Our own process group keeps terminal signals away from the server (see the type's doc), and
         // default dispositions with an empty mask undo whatever the parent blocked or ignored.
         var defaultSignals = sigset_t()

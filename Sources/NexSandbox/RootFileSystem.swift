@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 
 #if canImport(Glibc)
@@ -104,21 +105,13 @@ public struct RootFileSystem: Sendable, Hashable {
         guard FileManager.default.isExecutableFile(atPath: ldd) else {
             throw SandboxError(code: .missingTool, message: "\(ldd) is missing (package libc-bin): it finds the agent's libraries")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ldd)
-        process.arguments = [executable]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        let output: Data
+        let output: String
         do {
-            try process.run()
-            output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+            output = try Program.run(ldd, [executable]).standardOutput
         } catch {
             throw SandboxError(code: .rootFileSystem, message: "cannot run ldd on \(executable): \(error)")
         }
-        return parseLDD(String(decoding: output, as: UTF8.self))
+        return parseLDD(output)
     }
 
     /// The absolute paths in `ldd` output (`name => /path (addr)`, `/path (addr)`); unresolved and

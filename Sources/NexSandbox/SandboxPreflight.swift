@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 
 #if canImport(Glibc)
@@ -91,18 +92,7 @@ public struct SandboxPreflight: Sendable {
     }
 
     private static func userNamespacesWork(bwrap: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bwrap)
-        process.arguments = ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--ro-bind", "/", "/",
-                             "--", "/bin/true"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus == 0
-        } catch {
-            return false
-        }
+        let arguments = ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--ro-bind", "/", "/", "--", "/bin/true"]
+        return (try? Program.run(bwrap, arguments).succeeded) ?? false
     }
 }

@@ -98,12 +98,8 @@ enum Fixture {
         let header = "#include <fcntl.h>\nstatic int fcntl_probe(int fd) { return fcntl(fd, F_GETFD) != -1; }\n"
         try! (header + source).write(to: sourceFile, atomically: true, encoding: .utf8)
         let binary = directory.appendingPathComponent("fixture").path
-        let compiler = Process()
-        compiler.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        compiler.arguments = ["-static", "-O1", "-o", binary, sourceFile.path]
-        try! compiler.run()
-        compiler.waitUntilExit()
-        precondition(compiler.terminationStatus == 0, "gcc failed to build the test fixture")
+        let compiler = try! Program.run("/usr/bin/gcc", ["-static", "-O1", "-o", binary, sourceFile.path])
+        precondition(compiler.succeeded, "gcc failed to build the test fixture: \(compiler.standardError)")
         return binary
     }()
 

@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 import Logging
 import NATS
@@ -71,12 +72,9 @@ enum AgentFixture {
 
     private static func compile(_ name: String, static isStatic: Bool) -> String {
         let binary = directory.appendingPathComponent(name).path
-        let compiler = Process()
-        compiler.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        compiler.arguments = (isStatic ? ["-static"] : []) + ["-O1", "-o", binary, directory.appendingPathComponent("service.c").path]
-        try! compiler.run()
-        compiler.waitUntilExit()
-        precondition(compiler.terminationStatus == 0, "gcc failed to build the agent test fixture")
+        let compiler = try! Program.run("/usr/bin/gcc", (isStatic ? ["-static"] : [])
+            + ["-O1", "-o", binary, directory.appendingPathComponent("service.c").path])
+        precondition(compiler.succeeded, "gcc failed to build the agent test fixture: \(compiler.standardError)")
         return binary
     }
 

@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 import JetStream
 import Logging
@@ -28,15 +29,7 @@ struct WorkloadEndToEndTests {
     }
 
     private func sha256(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+        try Program.run("/usr/bin/sha256sum", [path]).standardOutput.split(separator: " ").first.map(String.init) ?? ""
     }
 
     /// The static C echo service of the benchmarks, built into `directory`.
@@ -44,13 +37,8 @@ struct WorkloadEndToEndTests {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Benchmarks/c/echo_service.c").path
         let output = directory + "/echo.service"
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        gcc.arguments = ["-O2", "-static", "-o", output, source]
-        gcc.standardError = FileHandle.nullDevice
-        try gcc.run()
-        gcc.waitUntilExit()
-        #expect(gcc.terminationStatus == 0)
+        let gcc = try Program.run("/usr/bin/gcc", ["-O2", "-static", "-o", output, source])
+        #expect(gcc.succeeded, "\(gcc.standardError)")
         return output
     }
 

@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 import JetStream
 import NATS
@@ -290,14 +291,10 @@ enum WasmGuest {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let input = directory + "/guest.c", output = directory + "/guest.wasm"
         try source.write(toFile: input, atomically: true, encoding: .utf8)
-        let clang = Process()
-        clang.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        clang.arguments = ["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
-                           "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1", "-o", output, input]
-            + (includes.map { ["-I", $0] } ?? [])
-        try clang.run()
-        clang.waitUntilExit()
-        guard clang.terminationStatus == 0, let bytes = FileManager.default.contents(atPath: output) else {
+        let clang = try Program.run("clang", ["--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
+                                              "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1",
+                                              "-o", output, input] + (includes.map { ["-I", $0] } ?? []))
+        guard clang.succeeded, let bytes = FileManager.default.contents(atPath: output) else {
             throw TestTimeout(what: "clang to build a wasm32-wasi guest")
         }
         return Array(bytes)

@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 
 /// A hostile native service, statically linked: it tries to break out of its sandbox in every way the
@@ -177,12 +178,8 @@ enum HostileWorkload {
         let sourcePath = directory + "/hostile.c"
         try? source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
         let output = directory + "/hostile"
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        gcc.arguments = ["-O1", "-static", "-o", output, sourcePath]
-        try? gcc.run()
-        gcc.waitUntilExit()
-        precondition(gcc.terminationStatus == 0, "gcc could not build the hostile workload")
+        let gcc = try? Program.run("/usr/bin/gcc", ["-O1", "-static", "-o", output, sourcePath])
+        precondition(gcc?.succeeded == true, "gcc could not build the hostile workload: \(gcc?.standardError ?? "")")
         return output
     }()
 }

@@ -18,13 +18,8 @@ enum EchoService {
         let directory = NSTemporaryDirectory() + "nex-echo-\(getpid())-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = directory + "/echo_service"
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        gcc.arguments = ["-O2", "-static", "-o", output, source]
-        gcc.standardError = FileHandle.nullDevice
-        try? gcc.run()
-        gcc.waitUntilExit()
-        precondition(gcc.terminationStatus == 0, "gcc could not build \(source)")
+        let gcc = try? Program.run("/usr/bin/gcc", ["-O2", "-static", "-o", output, source])
+        precondition(gcc?.succeeded == true, "gcc could not build \(source): \(gcc?.standardError ?? "")")
         return output
     }()
 }

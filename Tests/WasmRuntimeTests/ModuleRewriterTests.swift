@@ -1,3 +1,4 @@
+import NativeRuntime
 import Foundation
 import Testing
 @testable import WasmRuntime
@@ -44,14 +45,6 @@ struct ModuleRewriterTests {
     }
 
     private func output(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try Program.run(tool, arguments).standardOutput
     }
 }

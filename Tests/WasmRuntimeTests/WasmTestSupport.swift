@@ -1,6 +1,7 @@
 // Guests built in the tests (the toolchain's clang with Debian's wasi-libc, wat2wasm) and a HostServices
 // backed by a real NATS server.
 
+import NativeRuntime
 import Foundation
 import JetStream
 import NATS
@@ -67,16 +68,9 @@ enum Guests {
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw GuestBuildError(description: "\(tool) failed: \(String(decoding: message, as: UTF8.self))")
+        let result = try Program.run(tool, arguments)
+        guard result.succeeded else {
+            throw GuestBuildError(description: "\(tool) failed: \(result.standardError)")
         }
     }
 
