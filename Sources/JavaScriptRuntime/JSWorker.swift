@@ -78,7 +78,15 @@ final class JSWorker: @unchecked Sendable {
         queue.workerExited()
     }
 
+    /// JSC's process-wide options are read from `JSC_<option>` variables when the first VM is created
+    /// and frozen then; the WebAssembly engine needs fast memories off, and this process may host both
+    /// engines, so whichever creates the first VM sets it (WasmWorker explains why).
+    private static let configureJSC: Void = {
+        setenv("JSC_useWasmFastMemory", "false", 0)
+    }()
+
     private func createGroup() {
+        _ = Self.configureJSC
         let group = JSContextGroupCreate()
         self.group = group
         JSContextGroupSetExecutionTimeLimit(group, Self.watchdogSlice, watchdogCallback,

@@ -43,13 +43,13 @@ final class WasmWorker {
         JSContextGroupRelease(group)
     }
 
-    /// Fast memories are limited to 8 per process and make instantiation bimodal (DESIGN.md §5): off,
-    /// before the first VM of the process is created.
+    /// Fast memories are limited to 8 per process and make instantiation bimodal (DESIGN.md §5): off.
+    /// JSC reads `JSC_<option>` variables once, when the process's first VM is created, and freezes its
+    /// options then (a later `jsc_options_set_*` writes to a read-only page and crashes). So the
+    /// variable is set before any context exists — by every engine of this process (see the JS engine),
+    /// whichever creates the first VM. An explicit setting in the environment wins.
     private static let configureJSC: Void = {
-        typealias SetBoolean = @convention(c) (UnsafePointer<CChar>, Bool) -> Bool
-        if let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "jsc_options_set_boolean") {
-            _ = unsafeBitCast(symbol, to: SetBoolean.self)("useWasmFastMemory", false)
-        }
+        setenv("JSC_useWasmFastMemory", "false", 0)
     }()
 
     /// Installs the shim and compiles the module; returns the engine's reason when it is not a usable
