@@ -109,9 +109,13 @@ struct HTTPServiceTests {
                     _ = try await services.http(.get, url: url, body: nil)
                 }
             }
-            // Nothing listens on port 1: a clear failure, not a crash.
-            await expectHostServiceError(.failed) {
+            // Nothing listens on port 1: a clear failure, not a crash. AsyncHTTPClient retries a refused
+            // connection until the deadline, so which of the two ends it depends on the machine's load.
+            do {
                 _ = try await services.http(.get, url: "http://127.0.0.1:1/", body: nil)
+                Issue.record("a request to a closed port succeeded")
+            } catch {
+                #expect([.failed, .timeout].contains(error.code), "\(error)")
             }
         }
     }

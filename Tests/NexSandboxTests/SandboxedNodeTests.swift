@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NATS
 import NATSTestSupport
 import NexAPI
@@ -15,6 +16,7 @@ import Glibc
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct SandboxedNodeTests {
     @Test func theEchoServiceWorksSandboxed() async throws {
+        let agentIDs = Mutex<Set<String>>([])
         try await withNATSServer(.init(jetStream: true)) { server in
             let work = temporaryDirectory("sandbox-echo")
             defer { try? FileManager.default.removeItem(atPath: work) }
@@ -38,9 +40,17 @@ struct SandboxedNodeTests {
                 #expect(greeting.record.text == "ECHO_GREETING=from inside")
                 _ = try await events.first { $0.type == .workloadDeployed }
 
-                // The agent runs sandboxed: a non-root user of its own on the host, in its own cgroup.
+                // The agent runs sandboxed: a non-root user of its own on the host, in its own cgroup
+                // (`nex-{agent ID}`; this node's agent IDs are its agent directories — other tests run
+                // sandboxed nodes at the same time).
+                let ownAgentIDs = (try? FileManager.default.contentsOfDirectory(atPath: work + "/agents")) ?? []
+                agentIDs.withLock { $0.formUnion(ownAgentIDs) }
                 let agents = processes(withEnvironmentContaining: "NEX_SANDBOX_TCP_PORTS=")
                     .filter { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.hasPrefix("nex-agent") == true }
+                    .filter { pid in
+                        let cgroups = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+                        return ownAgentIDs.contains { cgroups.contains("nex-\($0)") }
+                    }
                 #expect(!agents.isEmpty)
                 for pid in agents {
                     let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
@@ -58,8 +68,10 @@ struct SandboxedNodeTests {
             }
             // Every agent's cgroup went with it.
             let hierarchy = try #require(CgroupHierarchy.discover())
+            let ours = Set(agentIDs.withLock { $0 }.map { "nex-\($0)" })
+            #expect(!ours.isEmpty)
             for parent in Set(hierarchy.parents.values) {
-                let left = (try? FileManager.default.contentsOfDirectory(atPath: parent))?.filter { $0.hasPrefix("nex-") } ?? []
+                let left = (try? FileManager.default.contentsOfDirectory(atPath: parent))?.filter(ours.contains) ?? []
                 #expect(left.isEmpty, "cgroups left under \(parent): \(left)")
             }
         }
