@@ -11,8 +11,13 @@ bootstrap:
 build: bootstrap
 	$(SWIFT) build
 
+# The node runs every workload in an agent (`nex-agent`, found beside `nex`), sandboxed unless
+# NOSANDBOX=1 (or the configuration says no_sandbox).
+NOSANDBOX ?=
+
 run: bootstrap
-	$(SWIFT) run nex node up --no-sandbox
+	$(SWIFT) build --product nex-agent
+	$(SWIFT) run nex node up $(if $(NOSANDBOX),--no-sandbox)
 
 # Swift Testing runs every test in parallel by default; on 2 cores hundreds of concurrent nats-servers,
 # Python interop clients and compilers stall each other for seconds, so the width is bounded.

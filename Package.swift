@@ -218,6 +218,21 @@ let package = Package(
             name: "NATSTestSupport",
             dependencies: ["NKeys"]
         ),
+        // Real nodes, agents and workloads for the Nex end-to-end tests.
+        .target(
+            name: "NexTestSupport",
+            dependencies: [
+                "NexNode",
+                "NexClient",
+                "NexAPI",
+                "NKeys",
+                "JetStream",
+                "NativeRuntime",
+                "NATSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "nex-demo",
             dependencies: [
@@ -266,7 +281,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NexNodeTests",
-            dependencies: ["NativeRuntime", 
+            dependencies: ["NexTestSupport", "NativeRuntime", 
                 "NexNode",
                 "NexClient",
                 "NexHostServices",
@@ -289,7 +304,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NexSandboxTests",
-            dependencies: ["NativeRuntime", "NexSandbox", "NexNode", "NexClient", "NATSTestSupport"]
+            dependencies: ["NexTestSupport", "NativeRuntime", "NexSandbox", "NexNode", "NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexAgentTests",

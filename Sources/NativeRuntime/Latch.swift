@@ -2,7 +2,7 @@ import Synchronization
 
 /// A one-shot signal: `fire()` once, and every present and future `wait()` returns.
 /// `wait()` also returns when the waiting task is cancelled, so it can race a sleep in a task group.
-final class Latch: Sendable {
+public final class Latch: Sendable {
     private struct State {
         var fired = false
         var nextID = 0
@@ -11,9 +11,11 @@ final class Latch: Sendable {
 
     private let state = Mutex(State())
 
-    var isFired: Bool { state.withLock { $0.fired } }
+    public init() {}
 
-    func fire() {
+    public var isFired: Bool { state.withLock { $0.fired } }
+
+    public func fire() {
         let waiters = state.withLock { state in
             state.fired = true
             defer { state.waiters = [:] }
@@ -22,7 +24,7 @@ final class Latch: Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    func wait() async {
+    public func wait() async {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID

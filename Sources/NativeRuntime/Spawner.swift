@@ -61,16 +61,7 @@ enum Spawner {
         defer { posix_spawnattr_destroy(&attributes) }
         // A new process group (pgid = pid) so one signal reaches everything the workload forks.
         posix_spawnattr_setpgroup(&attributes, 0)
-        // Signal state is inherited across exec: undo any ignored signals (SIGPIPE is ignored by
-        // Swift server runtimes) and any mask of the spawning thread.
-        var defaultSignals = sigset_t()
-        sigfillset(&defaultSignals)
-        sigdelset(&defaultSignals, SIGKILL)
-        sigdelset(&defaultSignals, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        resetSignals(&attributes)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv: [UnsafeMutablePointer<CChar>?] =
@@ -103,6 +94,20 @@ enum Spawner {
             pid: pid, stdoutRead: stdoutPipe.read, stderrRead: stderrPipe.read,
             wakeRead: wakePipe.read, wakeWrite: wakePipe.write
         )
+    }
+
+    /// Signal state is inherited across exec: undo any ignored signals (SIGPIPE is ignored by Swift
+    /// server runtimes) and any mask of the spawning thread. The caller adds `POSIX_SPAWN_SETSIGDEF |
+    /// POSIX_SPAWN_SETSIGMASK` to its flags.
+    static func resetSignals(_ attributes: inout posix_spawnattr_t) {
+        var defaultSignals = sigset_t()
+        sigfillset(&defaultSignals)
+        sigdelset(&defaultSignals, SIGKILL)
+        sigdelset(&defaultSignals, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
     }
 
     /// Rejects what cannot be expressed as C strings or `KEY=value` pairs, rather than letting the

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NATS
+import NativeRuntime
 import NexAPI
 import NexHostServices
 
@@ -123,11 +124,11 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
             return
         }
 
-        let stopRequested = Gate()
+        let stopRequested = Latch()
         let triggerSubscriptions = subscriptions
         let accepted = await session.accept(processGroup: nil, controls: WorkloadControls(
             stop: {
-                stopRequested.open()
+                stopRequested.fire()
                 // Draining ends the trigger loops once the messages already received are handled.
                 for (_, subscription) in triggerSubscriptions { try? await subscription.drain() }
             },
@@ -162,8 +163,8 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
             }
         }
         await engine.shutdown()
-        let outcome = stopRequested.isOpen ? "stopped" : "trigger subscriptions ended"
-        await session.ended(outcome: outcome, code: stopRequested.isOpen ? 0 : -1,
+        let outcome = stopRequested.isFired ? "stopped" : "trigger subscriptions ended"
+        await session.ended(outcome: outcome, code: stopRequested.isFired ? 0 : -1,
                            message: "Function \(request.workloadName) stopped: \(outcome)")
     }
 

@@ -70,7 +70,7 @@ public final class NexAgent: Service, Sendable {
     private struct Entry {
         var session: WorkloadSession
         /// Opened when the workload's runtime has returned: it is stopped and every message is out.
-        var finished: Gate
+        var finished: Latch
         /// Nil while the workload is starting.
         var controls: WorkloadControls?
     }
@@ -207,8 +207,8 @@ public final class NexAgent: Service, Sendable {
     /// never holds up the others.
     private func serve(_ subscriptions: [(Endpoint, NATSSubscription)]) async {
         let (jobs, jobQueue) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
-        let shutdownRequested = Gate()
-        let servingEnded = Gate()
+        let shutdownRequested = Latch()
+        let servingEnded = Latch()
         await withDiscardingTaskGroup { group in
             group.addTask {
                 await withDiscardingTaskGroup { serving in
@@ -224,13 +224,13 @@ public final class NexAgent: Service, Sendable {
                         }
                     }
                 }
-                servingEnded.open()
+                servingEnded.fire()
             }
             group.addTask {
                 await withGracefulShutdownHandler {
                     await shutdownRequested.wait()
                 } onGracefulShutdown: {
-                    shutdownRequested.open()
+                    shutdownRequested.fire()
                 }
                 self.logger.info("Nex agent shutting down")
                 // Requests already received are still handled (deploys are refused from now on).
@@ -297,7 +297,7 @@ public final class NexAgent: Service, Sendable {
                                       publisher: publisher) { [weak self] controls in
             self?.register(controls, for: workloadID) ?? false
         }
-        let finished = Gate()
+        let finished = Latch()
         enum Reservation { case reserved, duplicate, shuttingDown }
         let reservation = state.withLock { state -> Reservation in
             if state.shuttingDown { return .shuttingDown }
@@ -323,7 +323,7 @@ public final class NexAgent: Service, Sendable {
                                     stopGracePeriod: options.stopGracePeriod, defaultRestartPolicy: options.defaultRestartPolicy)
         await runtime.run(deployment, session: session)
         state.withLock { _ = $0.workloads.removeValue(forKey: workloadID) }
-        finished.open()
+        finished.fire()
         logger.info("workload ended", metadata: ["nex.workload.id": "\(workloadID)", "nex.outcome": "\(session.outcome ?? "unknown")"])
     }
 

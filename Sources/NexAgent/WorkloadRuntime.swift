@@ -52,7 +52,7 @@ final class WorkloadSession: Sendable {
     private let register: @Sendable (WorkloadControls) -> Bool
     /// Opened once the deploy is answered: output that arrives earlier waits, so the node never sees
     /// a log line of a workload it has not been told about.
-    private let answered = Gate()
+    private let answered = Latch()
     private let state = Mutex(State())
 
     private struct State {
@@ -83,14 +83,14 @@ final class WorkloadSession: Sendable {
         } else {
             await publisher.reply(AgentDeployReply(accepted: false, message: "the agent is shutting down"), to: replySubject)
         }
-        answered.open()
+        answered.fire()
         return registered
     }
 
     /// The workload could not be deployed: answers the deploy with `reason`.
     func reject(_ reason: String) async {
         await publisher.reply(AgentDeployReply(accepted: false, message: reason), to: replySubject)
-        answered.open()
+        answered.fire()
     }
 
     /// A process of the workload started (first run or restart) as leader of `processGroup`.

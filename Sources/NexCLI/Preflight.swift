@@ -122,7 +122,8 @@ public enum Preflight {
         return items
     }
 
-    /// The configuration `--init sandbox|nosandbox` writes (0.x's defaults without the Firecracker parts).
+    /// The configuration `--init sandbox|nosandbox` writes (0.x's defaults without the Firecracker parts, and
+    /// every workload type this node runs: native services, JavaScript and WebAssembly functions).
     public static func defaultConfiguration(sandbox: Bool) -> String {
         """
         {
@@ -130,7 +131,7 @@ public enum Preflight {
           "machine_pool_size": 1,
           "machine_template": { "vcpu_count": 1, "memsize_mib": 256 },
           "tags": { "simple": "true" },
-          "workload_types": ["native"]\(sandbox ? "" : ",\n  \"no_sandbox\": true")
+          "workload_types": ["native", "v8", "wasm"]\(sandbox ? "" : ",\n  \"no_sandbox\": true")
         }
 
         """

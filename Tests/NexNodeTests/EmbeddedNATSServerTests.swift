@@ -1,3 +1,4 @@
+import NexTestSupport
 import Foundation
 import Logging
 import NATS

@@ -1,3 +1,4 @@
+import NexTestSupport
 import NativeRuntime
 import Foundation
 import JetStream

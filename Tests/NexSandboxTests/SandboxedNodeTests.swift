@@ -1,3 +1,4 @@
+import NexTestSupport
 import Foundation
 import Synchronization
 import NATS

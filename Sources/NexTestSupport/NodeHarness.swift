@@ -1,4 +1,3 @@
-// Copied from Tests/NexNodeTests (test targets cannot share helpers without a support target).
 import Foundation
 import Logging
 import NATS
@@ -11,20 +10,28 @@ import ServiceLifecycle
 
 /// A node under test: its own NATS connection and the node, run as the `nex node up` command will run
 /// them (one `ServiceGroup`, the client first so the node shuts down before its connection).
-struct NodeUnderTest: Sendable {
-    var url: String
-    var configuration = NodeConfiguration()
-    var identity = NodeIdentity.generate()
-    var options = NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600))
+public struct NodeUnderTest: Sendable {
+    public var url: String
+    public var configuration = NodeConfiguration()
+    public var identity = NodeIdentity.generate()
+    public var options = NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600))
+
+    public init(url: String, configuration: NodeConfiguration = NodeConfiguration(), identity: NodeIdentity = .generate(),
+                options: NexNode.Options = NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600))) {
+        self.url = url
+        self.configuration = configuration
+        self.identity = identity
+        self.options = options
+    }
 }
 
-func quietLogger(_ label: String) -> Logger {
+public func quietLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
     logger.logLevel = .warning
     return logger
 }
 
-func clientConfiguration(_ url: String) throws -> NATSClient.Configuration {
+public func clientConfiguration(_ url: String) throws -> NATSClient.Configuration {
     var configuration = try NATSClient.Configuration(url: url)
     configuration.connectTimeout = .seconds(10)
     return configuration
@@ -34,7 +41,7 @@ func clientConfiguration(_ url: String) throws -> NATSClient.Configuration {
 /// then shuts every node down gracefully.
 ///
 /// `beforeStart` runs on the test connection before any node starts (to watch events from the start).
-func withNodes<T: Sendable>(_ nodes: [NodeUnderTest], testURL: String, timeout: Duration = .seconds(3),
+public func withNodes<T: Sendable>(_ nodes: [NodeUnderTest], testURL: String, timeout: Duration = .seconds(3),
                             _ body: @Sendable (NexClient, [NexNode]) async throws -> T) async throws -> T {
     try await withNATSClient(clientConfiguration(testURL), logger: quietLogger("nex.node.tests.client")) { client in
         let nex = NexClient(client: client, timeout: timeout, logger: quietLogger("nex.node.tests.nexclient"))
@@ -67,7 +74,7 @@ func withNodes<T: Sendable>(_ nodes: [NodeUnderTest], testURL: String, timeout: 
 }
 
 /// Polls `$NEX.PING.{node}` until the node answers (it subscribes everything before that one answers).
-func waitUntilAnswering(_ nex: NexClient, _ node: NodeID, limit: Duration = .seconds(30)) async throws {
+public func waitUntilAnswering(_ nex: NexClient, _ node: NodeID, limit: Duration = .seconds(30)) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + limit
     while clock.now < deadline {
@@ -77,14 +84,15 @@ func waitUntilAnswering(_ nex: NexClient, _ node: NodeID, limit: Duration = .sec
     throw TestTimeout(what: "node \(node) to answer pings")
 }
 
-struct TestTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
+public struct TestTimeout: Error, CustomStringConvertible {
+    public var what: String
+    public init(what: String) { self.what = what }
+    public var description: String { "timed out waiting for \(what)" }
 }
 
 /// The first element of `sequence` that satisfies `predicate`; a hang guard fails the test after
 /// `limit` instead of hanging (it asserts nothing about speed).
-func firstMatch<S: AsyncSequence & Sendable>(in sequence: S, limit: Duration = .seconds(20),
+public func firstMatch<S: AsyncSequence & Sendable>(in sequence: S, limit: Duration = .seconds(20),
                                              where predicate: @escaping @Sendable (S.Element) -> Bool) async throws -> S.Element
 where S.Element: Sendable {
     try await withThrowingTaskGroup(of: S.Element?.self) { group in
@@ -104,14 +112,14 @@ where S.Element: Sendable {
 }
 
 /// Sends raw bytes to a control subject and decodes the envelope of the reply.
-func rawRequest<P: Codable & Sendable>(_ client: NATSClient, _ body: [UInt8], to subject: NexSubject,
+public func rawRequest<P: Codable & Sendable>(_ client: NATSClient, _ body: [UInt8], to subject: NexSubject,
                                        as: P.Type) async throws -> NexEnvelope<P> {
     let reply = try await client.request(body, to: subject.description, timeout: .seconds(10))
     return try NexJSON.decode(NexEnvelope<P>.self, from: reply.bytes)
 }
 
 extension NexEnvelope {
-    var failureReason: String? {
+    public var failureReason: String? {
         if case .failure(let reason) = outcome { return reason }
         return nil
     }

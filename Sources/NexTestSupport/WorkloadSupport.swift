@@ -1,6 +1,5 @@
-// Copied from Tests/NexNodeTests (test targets cannot share helpers without a support target).
-import Foundation
 import NativeRuntime
+import Foundation
 import Synchronization
 import JetStream
 import NATS
@@ -8,11 +7,10 @@ import NKeys
 import NexAPI
 import NexClient
 import NexNode
-import Testing
 
 /// The static C echo service (`Benchmarks/c/echo_service.c`), compiled once per test run.
-enum EchoService {
-    static let path: String = {
+public enum EchoService {
+    public static let path: String = {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Benchmarks/c/echo_service.c").path
         let directory = NSTemporaryDirectory() + "nex-echo-\(getpid())-\(UUID().uuidString.prefix(8))"
@@ -25,19 +23,26 @@ enum EchoService {
 }
 
 /// Keys of one workload issuer, as `nex devrun` keeps them.
-struct Issuer: Sendable {
-    var key = KeyPair.generate(.account)
-    var xkey = CurveKeyPair.generate()
+public struct Issuer: Sendable {
+    public var key = KeyPair.generate(.account)
+    public var xkey = CurveKeyPair.generate()
+
+    public init() {}
 }
 
 /// An artifact uploaded to an object store: where it is and its sha256 hex.
-struct Artifact: Sendable {
-    var location: ArtifactLocation
-    var hash: String
+public struct Artifact: Sendable {
+    public var location: ArtifactLocation
+    public var hash: String
+
+    public init(location: ArtifactLocation, hash: String) {
+        self.location = location
+        self.hash = hash
+    }
 }
 
 /// Puts `path` into bucket `NEXTEST` under `key`.
-func upload(_ path: String, key: String, with client: NATSClient) async throws -> Artifact {
+public func upload(_ path: String, key: String, with client: NATSClient) async throws -> Artifact {
     let jetStream = JetStreamContext(client: client, timeout: .seconds(10))
     let store: ObjectStore
     do {
@@ -46,12 +51,14 @@ func upload(_ path: String, key: String, with client: NATSClient) async throws -
         store = try await jetStream.createObjectStore(ObjectStoreConfig(bucket: "NEXTEST"))
     }
     let info = try await store.putFile(key, path: path)
-    let hash = try #require(DeployRequestBuilder.hash(fromObjectStoreDigest: info.digest ?? ""))
+    guard let hash = DeployRequestBuilder.hash(fromObjectStoreDigest: info.digest ?? "") else {
+        throw TestTimeout(what: "a SHA-256 digest for \(key) (the object store gave \(info.digest ?? "none"))")
+    }
     return Artifact(location: ArtifactLocation(bucket: "NEXTEST", key: key), hash: hash)
 }
 
 /// A signed deploy request for the echo service on `node`.
-func echoDeployRequest(_ artifact: Artifact, name: String, on node: NodeID, nodeXKey: String, issuer: Issuer,
+public func echoDeployRequest(_ artifact: Artifact, name: String, on node: NodeID, nodeXKey: String, issuer: Issuer,
                        environment: [String: String], essential: Bool? = nil) throws -> DeployRequest {
     let builder = DeployRequestBuilder(workloadName: try WorkloadName(name), workloadType: .native, location: artifact.location,
                                        hash: artifact.hash, environment: environment, essential: essential)
@@ -59,7 +66,7 @@ func echoDeployRequest(_ artifact: Artifact, name: String, on node: NodeID, node
 }
 
 /// Requests `subject` until someone answers (a freshly started service needs a moment to subscribe).
-func requestUntilAnswered(_ client: NATSClient, _ payload: String, to subject: String, limit: Duration = .seconds(20)) async throws -> String {
+public func requestUntilAnswered(_ client: NATSClient, _ payload: String, to subject: String, limit: Duration = .seconds(20)) async throws -> String {
     let deadline = ContinuousClock.now + limit
     while true {
         do {
@@ -72,7 +79,7 @@ func requestUntilAnswered(_ client: NATSClient, _ payload: String, to subject: S
 }
 
 /// Polls `condition` until it holds (a hang guard, not a timing assertion).
-func eventually(_ what: String, limit: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
+public func eventually(_ what: String, limit: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if try await condition() { return }
@@ -82,7 +89,7 @@ func eventually(_ what: String, limit: Duration = .seconds(20), _ condition: @Se
 }
 
 /// Whether process `pid` exists (and is not a zombie).
-func processIsAlive(_ pid: Int32) -> Bool {
+public func processIsAlive(_ pid: Int32) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
     guard let close = stat.lastIndex(of: ")") else { return false }
     return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
@@ -90,7 +97,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
 /// Processes whose environment contains `marker` (e.g. an agent's `NEX_AGENT_DIR` under a test's
 /// work directory).
-func processes(withEnvironmentContaining marker: String) -> [Int32] {
+public func processes(withEnvironmentContaining marker: String) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap(Int32.init).filter { pid in
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
@@ -99,19 +106,19 @@ func processes(withEnvironmentContaining marker: String) -> [Int32] {
 }
 
 /// A node options value for workload tests: agents under a private work directory.
-func workloadNodeOptions(workDirectory: String) -> NexNode.Options {
+public func workloadNodeOptions(workDirectory: String) -> NexNode.Options {
     NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600), workDirectory: workDirectory,
                     agentPingInterval: .seconds(1), stopGracePeriod: .seconds(2),
                     restartPolicy: AgentRestartPolicy(maxRestarts: 2, initialBackoffMilliseconds: 50, maxBackoffMilliseconds: 200))
 }
 
-func temporaryDirectory(_ label: String) -> String {
+public func temporaryDirectory(_ label: String) -> String {
     let path = NSTemporaryDirectory() + "nex-\(label)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
 
-func noSandboxConfiguration(types: [WorkloadType] = [.native]) -> NodeConfiguration {
+public func noSandboxConfiguration(types: [WorkloadType] = [.native]) -> NodeConfiguration {
     var configuration = NodeConfiguration()
     configuration.noSandbox = true
     configuration.workloadTypes = types
@@ -122,14 +129,14 @@ func noSandboxConfiguration(types: [WorkloadType] = [.native]) -> NodeConfigurat
 
 /// Everything a sequence yields, gathered by a background task, so a test can wait for several
 /// different elements of one subscription (an iterator can be consumed only once).
-final class Collector<Element: Sendable>: Sendable {
+public final class Collector<Element: Sendable>: Sendable {
     private final class Storage: Sendable {
         let elements = Mutex<[Element]>([])
     }
     private let storage = Storage()
     private let task: Task<Void, Never>
 
-    init<S: AsyncSequence & Sendable>(_ sequence: S) where S.Element == Element {
+    public init<S: AsyncSequence & Sendable>(_ sequence: S) where S.Element == Element {
         let storage = self.storage
         task = Task {
             do {
@@ -140,10 +147,10 @@ final class Collector<Element: Sendable>: Sendable {
 
     deinit { task.cancel() }
 
-    var all: [Element] { storage.elements.withLock { $0 } }
+    public var all: [Element] { storage.elements.withLock { $0 } }
 
     /// The first element that satisfies `predicate`, waiting for it up to `limit`.
-    func first(limit: Duration = .seconds(20), where predicate: @Sendable (Element) -> Bool) async throws -> Element {
+    public func first(limit: Duration = .seconds(20), where predicate: @Sendable (Element) -> Bool) async throws -> Element {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if let match = all.first(where: predicate) { return match }
