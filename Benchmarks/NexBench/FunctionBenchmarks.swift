@@ -252,7 +252,7 @@ enum WasmGuests {
     """
 
     /// An echo that first runs every one of many generated functions (an 857 KB-class module).
-    static func bigSource(functions: Int = 1_800) -> String {
+    static func bigSource(functions: Int = 7_400) -> String {
         var source = "#include <stdio.h>\n#include <unistd.h>\n"
         for index in 0..<functions {
             source += "__attribute__((noinline)) unsigned f\(index)(unsigned x) { unsigned t[32]; "
