@@ -123,7 +123,22 @@ enum FunctionBenchmarks {
 
         func report(_ context: BenchContext, prefix: String, subject: String, refName: String,
                     p99Name: String? = "_p99") async throws {
+            // The agent's own measure of each execution (function_exec_succeeded), to tell engine time from
+            // the time around it.
+            let executions = try await client.subscribe(to: NexSubject.event(.default, .functionExecSucceeded).description)
             let ours = try await latency(subject, count: requests)
+            try await client.flush()
+            try await executions.drain()
+            var engineNanos: [Int64] = []
+            for try await message in executions {
+                if case .functionExecSucceeded(let data) = try AnyNexEvent.decode(from: message.bytes).event.data {
+                    engineNanos.append(data.elapsedNanos)
+                }
+            }
+            if !engineNanos.isEmpty {
+                let median = engineNanos.sorted()[engineNanos.count / 2]
+                FileHandle.standardError.write(Data("info: \(prefix).echo: median execution inside the agent \(Double(median) / 1000) µs over \(engineNanos.count)\n".utf8))
+            }
             let raw = try await latency("bench.raw", count: requests)
             context.report(name: "\(prefix).echo", ours: ours.p50Microseconds, ref: raw.p50Microseconds, unit: "us", refName: refName)
             if let p99Name {
@@ -285,3 +300,4 @@ enum WasmGuests {
         return Array(bytes)
     }
 }
+
