@@ -304,7 +304,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NexSandboxTests",
-            dependencies: ["NexTestSupport", "NativeRuntime", "NexSandbox", "NexNode", "NexClient", "NATSTestSupport"]
+            dependencies: ["NexHostServices", "JetStream", "NexTestSupport", "NativeRuntime", "NexSandbox", "NexNode", "NexClient", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NexAgentTests",

@@ -159,3 +159,41 @@ public final class Collector<Element: Sendable>: Sendable {
         throw TestTimeout(what: "a matching element")
     }
 }
+
+/// WASI guests in C, built with the toolchain's clang against Debian's wasi-libc.
+public enum WasmGuest {
+
+    /// The clang resource directory that has Debian's wasm32 builtins (libclang-rt-*-dev-wasm32).
+    public static func wasmResourceDirectory() -> String? {
+        let base = "/usr/lib"
+        for llvm in ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter({ $0.hasPrefix("llvm-") }).sorted().reversed() {
+            let clang = "\(base)/\(llvm)/lib/clang"
+            for version in (try? FileManager.default.contentsOfDirectory(atPath: clang)) ?? []
+            where FileManager.default.fileExists(atPath: "\(clang)/\(version)/lib/wasi/libclang_rt.builtins-wasm32.a") {
+                return "\(clang)/\(version)"
+            }
+        }
+        return nil
+    }
+    public static func build(_ source: String, includes: String? = nil) throws -> [UInt8] {
+        let directory = temporaryDirectory("wasm-guest")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = directory + "/guest.c", output = directory + "/guest.wasm"
+        try source.write(toFile: input, atomically: true, encoding: .utf8)
+        let clang = try Program.run("clang", ["--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
+                                              "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1",
+                                              "-o", output, input] + (includes.map { ["-I", $0] } ?? []))
+        guard clang.succeeded, let bytes = FileManager.default.contents(atPath: output) else {
+            throw TestTimeout(what: "clang to build a wasm32-wasi guest")
+        }
+        return Array(bytes)
+    }
+}
+
+/// Puts `bytes` into bucket `NEXTEST` under `key`.
+public func upload(bytes: [UInt8], key: String, with client: NATSClient) async throws -> Artifact {
+    let path = NSTemporaryDirectory() + "nex-artifact-\(UUID().uuidString)"
+    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await upload(path, key: key, with: client)
+}
