@@ -99,10 +99,19 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
                            maxMemoryBytes: $0.maxMemoryBytes)
         } ?? FunctionLimits()
         let hostServices = enabled.isEmpty ? nil : makeHostServices(client, request.namespace, enabled)
-        defer { if let hostServices { Task { await hostServices.shutdown() } } }
+        await serveTriggers(deployment, artifact: artifact, client: client, session: session, log: log, limits: limits,
+                    hostServices: hostServices?.services, logger: logger)
+        await hostServices?.shutdown()
+    }
+
+    /// Compiles, subscribes the triggers, answers the deploy, then serves until stopped.
+    private func serveTriggers(_ deployment: Deployment, artifact: [UInt8], client: NATSClient, session: WorkloadSession,
+                               log: @escaping @Sendable (NexLogLevel, String) -> Void, limits: FunctionLimits,
+                               hostServices: (any HostServices)?, logger: Logger) async {
+        let request = deployment.request
         let context = FunctionContext(
             workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
-            environment: request.environment, limits: limits, hostServices: hostServices?.services, log: log)
+            environment: request.environment, limits: limits, hostServices: hostServices, log: log)
         let engine: any FunctionEngine
         do {
             engine = try await factory.compile(artifact, context: context)
