@@ -32,7 +32,7 @@ public struct Rootfs: AsyncParsableCommand {
     @Option(help: "Also write an ext4 image of the directory here (needs mkfs.ext4).")
     public var ext4: String?
 
-    @Option(help: "Size of the ext4 image in MiB (default: the directory's size plus a quarter).")
+    @Option(name: .customLong("size-mib"), help: "Size of the ext4 image in MiB (default: the directory's size plus a quarter).")
     public var sizeMiB: Int?
 
     public init() {}
