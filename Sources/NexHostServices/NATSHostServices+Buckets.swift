@@ -93,13 +93,27 @@ extension NATSHostServices {
     /// bucket, so a bucket deleted behind our back is created again by the next call.
     private func withKeyValue<T: Sendable>(_ bucket: String, operation: String,
                                            _ body: (KeyValue) async throws -> T) async throws(HostServiceError) -> T {
+        try await withBucket(bucket, operation: operation, open: openKeyValue,
+                             forget: { name in _ = keyValueBuckets.withLock { $0.removeValue(forKey: name) } }, body)
+    }
+
+    /// ``withKeyValue(_:operation:_:)`` for the object store buckets.
+    private func withObjectStore<T: Sendable>(_ bucket: String, operation: String,
+                                              _ body: (ObjectStore) async throws -> T) async throws(HostServiceError) -> T {
+        try await withBucket(bucket, operation: operation, open: openObjectStore,
+                             forget: { name in _ = objectStores.withLock { $0.removeValue(forKey: name) } }, body)
+    }
+
+    private func withBucket<Bucket, T: Sendable>(_ bucket: String, operation: String, open: (String) async throws -> Bucket,
+                                                 forget: (String) -> Void,
+                                                 _ body: (Bucket) async throws -> T) async throws(HostServiceError) -> T {
         let name = try realBucket(bucket)
         do {
-            let kv = try await openKeyValue(name)
+            let opened = try await open(name)
             do {
-                return try await body(kv)
+                return try await body(opened)
             } catch {
-                _ = keyValueBuckets.withLock { $0.removeValue(forKey: name) }
+                forget(name)
                 throw error
             }
         } catch {
@@ -121,25 +135,6 @@ extension NATSHostServices {
         }
         keyValueBuckets.withLock { $0[name] = kv }
         return kv
-    }
-
-    private func withObjectStore<T: Sendable>(_ bucket: String, operation: String,
-                                              _ body: (ObjectStore) async throws -> T) async throws(HostServiceError) -> T {
-        let name = try realBucket(bucket)
-        do {
-            let store = try await openObjectStore(name)
-            do {
-                return try await body(store)
-            } catch {
-                _ = objectStores.withLock { $0.removeValue(forKey: name) }
-                throw error
-            }
-        } catch {
-            let failure = HostServiceError.from(error, operation: operation)
-            logger.debug("host service call failed", metadata: ["nex.hs.operation": "\(operation)", "nex.hs.bucket": "\(name)",
-                                                                "error": "\(failure.message)"])
-            throw failure
-        }
     }
 
     private func openObjectStore(_ name: String) async throws -> ObjectStore {
