@@ -300,7 +300,7 @@ public final class NexNode: Service, Sendable {
     private func sendHeartbeats(_ context: RunContext) async {
         while (try? await Task.sleep(for: options.heartbeatInterval)) != nil {
             let heartbeat = HeartbeatEvent(allowDuplicateWorkloads: configuration.allowDuplicateWorkloads,
-                                           nodeID: nodeID.rawValue, runningMachines: context.workloads.registry.running(in: nil).count, tags: tags,
+                                           nodeID: nodeID.rawValue, runningMachines: context.workloads.runningCount, tags: tags,
                                            uptime: uptime(context), publicXKey: identity.xkey.publicKey,
                                            version: options.version)
             await publishEvent(.heartbeat, heartbeat, time: .now())
@@ -341,7 +341,7 @@ public final class NexNode: Service, Sendable {
     private func pingResponse(_ context: RunContext) -> PingResponse {
         PingResponse(nodeID: nodeID.rawValue, version: options.version, uptime: uptime(context),
                      targetXKey: identity.xkey.publicKey, tags: tags,
-                     runningMachines: context.workloads.registry.running(in: nil).count)
+                     runningMachines: context.workloads.runningCount)
     }
 
     /// A bid, or `nil` (silence) when the node does not match, is in lame duck mode, or cannot read the
@@ -406,7 +406,7 @@ public final class NexNode: Service, Sendable {
     private func deploy(_ subject: String, _ body: [UInt8], _ context: RunContext) async -> [UInt8]? {
         func fail(_ reason: String) -> [UInt8]? { encode(NexEnvelope<RunResponse>.failure(.run, reason: reason)) }
         let admission = DeployAdmission(configuration: configuration, nodeID: nodeID, xkey: identity.xkey, lameDuck: isLameDuck,
-                                        liveWorkloads: context.workloads.registry.count, now: Date())
+                                        liveWorkloads: context.workloads.workloadCount, now: Date())
         let admitted: DeployAdmission.Admitted
         switch admission.admit(subject: subject, body: body) {
         case .success(let value): admitted = value

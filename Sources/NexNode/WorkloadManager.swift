@@ -78,6 +78,12 @@ final class WorkloadManager: Sendable {
 
     var registry: WorkloadRegistry { state.withLock { $0.registry } }
 
+    /// How many workloads the node holds, starting ones included (node limits).
+    var workloadCount: Int { state.withLock { $0.registry.count } }
+
+    /// How many workloads run (ping, auction, heartbeat), counted under the lock without copying them.
+    var runningCount: Int { state.withLock { $0.registry.runningCount } }
+
     /// Agents that completed their handshake and wait for work.
     var availableAgents: Int { state.withLock { $0.ready.count } }
 

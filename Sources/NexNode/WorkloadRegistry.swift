@@ -45,6 +45,8 @@ struct WorkloadRegistry: Sendable {
 
     var count: Int { workloads.count }
 
+    var runningCount: Int { workloads.values.reduce(0) { $0 + ($1.running ? 1 : 0) } }
+
     var totalBytes: Int64 { workloads.values.reduce(0) { $0 + $1.totalBytes } }
 
     func workload(_ id: WorkloadID) -> WorkloadRecord? { workloads[id] }
