@@ -250,6 +250,7 @@ let package = Package(
                 "NATSTestSupport",
                 "NexNode",
                 "NexClient",
+                "NexTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -312,7 +313,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NexCLITests",
-            dependencies: ["NativeRuntime", "NexCLI", "NATSTestSupport"]
+            dependencies: ["NexTestSupport", "NativeRuntime", "NexCLI", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NativeRuntimeTests",

@@ -1,14 +1,9 @@
-import NativeRuntime
+import NexTestSupport
 import Foundation
-import JetStream
-import Logging
 import NATS
 import NATSTestSupport
-import NKeys
 import NexAPI
-import NexClient
 import NexNode
-import ServiceLifecycle
 import Synchronization
 
 /// Functions end to end through a real node and agent: the round trip of an echo function (JS, and a C
@@ -31,11 +26,11 @@ enum FunctionBenchmarks {
             },
             Benchmark(names: ["wasm.echo", "wasm.big", "wasm.throughput"]) { context in
                 try await withFunctionNode { harness in
-                    let echo = try WasmGuests.build(WasmGuests.echoSource, name: "echo")
+                    let echo = try WasmGuest.build(WasmGuests.echoSource)
                     let subject = try await harness.deploy(echo, name: "wasmecho", type: .wasm, trigger: "bench.wasm")
                     try await harness.report(context, prefix: "wasm", subject: subject, refName: "raw NATS request round trip",
                                              p99Name: nil)
-                    let big = try WasmGuests.build(WasmGuests.bigSource(), name: "big")
+                    let big = try WasmGuest.build(WasmGuests.bigSource())
                     let bigSubject = try await harness.deploy(big, name: "wasmbig", type: .wasm, trigger: "bench.wasmbig")
                     let bigLatency = try await harness.latency(bigSubject, count: 500)
                     let raw = try await harness.latency("bench.raw", count: 2_000)
@@ -46,43 +41,19 @@ enum FunctionBenchmarks {
         ]
     }
 
-    private static func quiet(_ label: String) -> Logger {
-        var logger = Logger(label: label)
-        logger.logLevel = .error
-        return logger
-    }
-
-    /// A node running functions, a client, and a plain responder on `bench.raw` for the reference.
+    /// A node running functions, its client, and a plain responder on `bench.raw` for the reference.
     struct Harness: Sendable {
-        let client: NATSClient
-        let nex: NexClient
-        let node: NodeID
-        let url: String
-        let issuer = KeyPair.generate(.account)
-        let sender = CurveKeyPair.generate()
+        let bench: BenchNode
+        var client: NATSClient { bench.client }
 
         func deploy(_ artifact: [UInt8], name: String, type: WorkloadType, trigger: String) async throws -> String {
-            let jetStream = JetStreamContext(client: client, timeout: .seconds(10))
-            let store: ObjectStore
-            do {
-                store = try await jetStream.objectStore("NEXBENCHFN")
-            } catch {
-                store = try await jetStream.createObjectStore(ObjectStoreConfig(bucket: "NEXBENCHFN"))
-            }
-            let info = try await store.put(name, bytes: artifact)
-            guard let hash = DeployRequestBuilder.hash(fromObjectStoreDigest: info.digest ?? "") else {
-                throw BenchError(code: .comparatorFailed, message: "the object store gave no SHA-256 digest")
-            }
-            let xkey = try await nex.info(node: node).publicXKey
-            let builder = DeployRequestBuilder(workloadName: try WorkloadName(name), workloadType: type,
-                                               location: ArtifactLocation(bucket: "NEXBENCHFN", key: name), hash: hash,
-                                               triggerSubjects: [trigger])
-            _ = try await nex.deploy(try builder.build(for: node, nodeXKey: xkey, issuer: issuer, senderXKey: sender), to: node)
+            let uploaded = try await bench.upload(artifact, bucket: "NEXBENCHFN", key: name)
+            let xkey = try await bench.nex.info(node: bench.node).publicXKey
+            _ = try await bench.deploy(try bench.deployRequest(uploaded.location, hash: uploaded.hash, name: name, type: type,
+                                                               triggers: [trigger], nodeXKey: xkey))
             // Ready once it answers.
-            let deadline = ContinuousClock.now + .seconds(30)
-            while (try? await client.request([0x78], to: trigger, timeout: .seconds(1))) == nil {
-                guard ContinuousClock.now < deadline else { throw BenchError(code: .comparatorFailed, message: "\(name) never answered") }
-                try await Task.sleep(for: .milliseconds(10))
+            try await waitUntil("\(name) to answer", poll: .milliseconds(10)) {
+                (try? await client.request([0x78], to: trigger, timeout: .seconds(1))) != nil
             }
             return trigger
         }
@@ -156,42 +127,10 @@ enum FunctionBenchmarks {
 
     static func withFunctionNode(_ body: (Harness) async throws -> Void) async throws {
         try await withNATSServer(.init(jetStream: true)) { server in
-            var configuration = NodeConfiguration()
-            configuration.noSandbox = true
-            configuration.machinePoolSize = 2
-            configuration.allowDuplicateWorkloads = true
-            configuration.workloadTypes = [.native, .v8, .wasm]
-            configuration.denyTriggerSubjects = NodeConfiguration.alwaysDeniedTriggerSubjects
-            let identity = NodeIdentity.generate()
-            let nodeClient = NATSClient(configuration: try NATSClient.Configuration(url: server.url), logger: quiet("bench.node.nats"))
-            let node = NexNode(configuration: configuration, client: nodeClient, identity: identity,
-                               options: NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600),
-                                                        agentLogLevel: .error),
-                               logger: quiet("bench.node"))
-            let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [
-                .init(service: nodeClient), .init(service: node, successTerminationBehavior: .gracefullyShutdownGroup),
-            ], logger: quiet("bench.group")))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                defer { tasks.cancelAll() }
-                try await withNATSClient(try NATSClient.Configuration(url: server.url), logger: quiet("bench.client")) { client in
-                    let nex = NexClient(client: client, timeout: .seconds(10), logger: quiet("bench.nexclient"))
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    while try await nex.ping(node: identity.nodeID) == nil {
-                        guard ContinuousClock.now < deadline else { throw BenchError(code: .comparatorFailed, message: "the node never answered") }
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
-                    let responder = try await client.subscribe(to: "bench.raw")
-                    let responding = Task {
-                        for try await message in responder {
-                            if let reply = message.replyTo { try await client.publish(message.payload, to: reply) }
-                        }
-                    }
-                    defer { responding.cancel() }
-                    try await body(Harness(client: client, nex: nex, node: identity.nodeID, url: server.url))
-                    try await responder.unsubscribe()
-                }
-                await group.triggerGracefulShutdown()
+            let options = NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600), agentLogLevel: .error)
+            let configuration = BenchNode.configuration(poolSize: 2, types: [.native, .v8, .wasm])
+            try await BenchNode.run(url: server.url, configuration: configuration, options: options) { bench in
+                try await bench.withRawResponder { try await body(Harness(bench: bench)) }
             }
         }
     }
@@ -239,21 +178,9 @@ enum CPUTime {
     }
 }
 
-/// WASI guests in C, built with the toolchain's clang against Debian's wasi-libc.
+/// The WASI guests of the benchmarks, in C (built with `WasmGuest`).
 enum WasmGuests {
 
-    /// The clang resource directory that has Debian's wasm32 builtins (libclang-rt-*-dev-wasm32).
-    static func wasmResourceDirectory() -> String? {
-        let base = "/usr/lib"
-        for llvm in ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter({ $0.hasPrefix("llvm-") }).sorted().reversed() {
-            let clang = "\(base)/\(llvm)/lib/clang"
-            for version in (try? FileManager.default.contentsOfDirectory(atPath: clang)) ?? []
-            where FileManager.default.fileExists(atPath: "\(clang)/\(version)/lib/wasi/libclang_rt.builtins-wasm32.a") {
-                return "\(clang)/\(version)"
-            }
-        }
-        return nil
-    }
     static let echoSource = """
     #include <stdio.h>
     #include <unistd.h>
@@ -283,21 +210,6 @@ enum WasmGuests {
         return acc == 0xFFFFFFFFu ? 1 : 0; }
         """
         return source
-    }
-
-    static func build(_ source: String, name: String) throws -> [UInt8] {
-        let directory = NSTemporaryDirectory() + "nex-bench-wasm-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let input = directory + "/\(name).c", output = directory + "/\(name).wasm"
-        try source.write(toFile: input, atomically: true, encoding: .utf8)
-        let clang = try Program.run("clang", ["--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
-                                              "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1",
-                                              "-o", output, input])
-        guard clang.succeeded, let bytes = FileManager.default.contents(atPath: output) else {
-            throw BenchError(code: .compileFailed,
-                             message: "clang could not build \(name).c for wasm32-wasi (needs wasi-libc and libclang-rt-14-dev-wasm32)")
-        }
-        return Array(bytes)
     }
 }
 

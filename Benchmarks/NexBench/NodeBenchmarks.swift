@@ -1,14 +1,9 @@
-import NativeRuntime
+import NexTestSupport
 import Foundation
-import JetStream
-import Logging
 import NATS
 import NATSTestSupport
-import NKeys
 import NexAPI
-import NexClient
 import NexNode
-import ServiceLifecycle
 
 /// The node's deploy path: from sending a deploy request to the first reply of the deployed native echo
 /// service (`Benchmarks/c/echo_service.c`), with a warm agent pool, against the raw NATS request round
@@ -30,108 +25,55 @@ enum NodeBenchmarks {
         ]
     }
 
-    private static func quiet(_ label: String) -> Logger {
-        var logger = Logger(label: label)
-        logger.logLevel = .error
-        return logger
-    }
-
-    /// The static C echo service (`Benchmarks/c/echo_service.c`), built into a temporary file.
-    static func buildEchoService() throws -> String {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("c/echo_service.c").path
-        let output = NSTemporaryDirectory() + "nex-bench-echo-\(getpid())"
-        guard try Program.run("/usr/bin/gcc", ["-O2", "-static", "-o", output, source]).succeeded else {
-            throw BenchError(code: .compileFailed, message: "gcc could not build \(source) statically (is libc6-dev installed?)")
-        }
-        return output
+    /// The static C echo service, built into a fresh temporary directory (removed by `body`'s caller).
+    static func withEchoService<T>(_ body: (String) async throws -> T) async throws -> T {
+        let directory = NSTemporaryDirectory() + "nex-bench-echo-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        return try await body(try EchoService.build(into: directory))
     }
 
     static func deployLatency(url: String) async throws -> (deploy: LatencySummary, raw: LatencySummary) {
-        let echo = try buildEchoService()
-        defer { unlink(echo) }
-        var configuration = NodeConfiguration()
-        configuration.noSandbox = true
-        configuration.machinePoolSize = poolSize
-        configuration.allowDuplicateWorkloads = true
-        configuration.denyTriggerSubjects = NodeConfiguration.alwaysDeniedTriggerSubjects
-        let identity = NodeIdentity.generate()
-        let nodeClient = NATSClient(configuration: try NATSClient.Configuration(url: url), logger: quiet("bench.node.nats"))
-        let node = NexNode(configuration: configuration, client: nodeClient, identity: identity,
-                           options: NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600),
-                                                    stopGracePeriod: .seconds(1), agentLogLevel: .error),
-                           logger: quiet("bench.node"))
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [
-            .init(service: nodeClient), .init(service: node, successTerminationBehavior: .gracefullyShutdownGroup),
-        ], logger: quiet("bench.group")))
+        try await withEchoService { echo in try await deployLatency(url: url, echo: echo) }
+    }
 
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            let result = try await withNATSClient(try NATSClient.Configuration(url: url), logger: quiet("bench.client")) { client in
-                let nex = NexClient(client: client, timeout: .seconds(10), logger: quiet("bench.nexclient"))
-                try await waitFor("the node") { try await nex.ping(node: identity.nodeID) != nil }
-                let jetStream = JetStreamContext(client: client, timeout: .seconds(10))
-                let store = try await jetStream.createObjectStore(ObjectStoreConfig(bucket: "NEXBENCH"))
-                let info = try await store.putFile("echo", path: echo)
-                guard let hash = DeployRequestBuilder.hash(fromObjectStoreDigest: info.digest ?? "") else {
-                    throw BenchError(code: .comparatorFailed, message: "the object store gave no SHA-256 digest")
-                }
-                let issuer = KeyPair.generate(.account)
-                let sender = CurveKeyPair.generate()
-                let nodeXKey = try await nex.info(node: identity.nodeID).publicXKey
+    private static func deployLatency(url: String, echo: String) async throws -> (deploy: LatencySummary, raw: LatencySummary) {
+        let options = NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600),
+                                      stopGracePeriod: .seconds(1), agentLogLevel: .error)
+        return try await BenchNode.run(url: url, configuration: BenchNode.configuration(poolSize: poolSize), options: options) { bench in
+            let artifact = try await bench.upload(Array(try Data(contentsOf: URL(fileURLWithPath: echo))), bucket: "NEXBENCH", key: "echo")
+            let nodeXKey = try await bench.nex.info(node: bench.node).publicXKey
 
-                var samples: [Duration] = []
-                for index in 0..<deploys {
-                    try await waitFor("a warm pool") { try await nex.info(node: identity.nodeID).availableAgents >= poolSize }
-                    let subject = "bench.echo.\(index)"
-                    let builder = DeployRequestBuilder(
-                        workloadName: try WorkloadName("echo\(index)"), workloadType: .native,
-                        location: ArtifactLocation(bucket: "NEXBENCH", key: "echo"), hash: hash,
-                        environment: ["NATS_URL": url, "ECHO_SUBJECT": subject])
-                    let request = try builder.build(for: identity.nodeID, nodeXKey: nodeXKey, issuer: issuer, senderXKey: sender)
-                    let start = ContinuousClock.now
-                    let response = try await nex.deploy(request, to: identity.nodeID)
-                    while true {
-                        if (try? await client.request([0x78], to: subject, timeout: .seconds(1))) != nil { break }
-                        try await Task.sleep(for: .microseconds(200))
-                    }
-                    samples.append(ContinuousClock.now - start)
-                    let stop = try DeployRequestBuilder.stopRequest(workloadID: try WorkloadID(response.id), on: identity.nodeID, issuer: issuer)
-                    _ = try await nex.stop(stop, on: identity.nodeID)
+            var samples: [Duration] = []
+            for index in 0..<deploys {
+                try await bench.waitForPool(poolSize, poll: .milliseconds(5))
+                let subject = "bench.echo.\(index)"
+                let request = try bench.deployRequest(artifact.location, hash: artifact.hash, name: "echo\(index)",
+                                                      environment: ["NATS_URL": url, "ECHO_SUBJECT": subject], nodeXKey: nodeXKey)
+                let start = ContinuousClock.now
+                let workload = try await bench.deploy(request)
+                while true {
+                    if (try? await bench.client.request([0x78], to: subject, timeout: .seconds(1))) != nil { break }
+                    try await Task.sleep(for: .microseconds(200))
                 }
+                samples.append(ContinuousClock.now - start)
+                try await bench.stop(workload)
+            }
 
-                // The reference: a plain responder on the same server.
-                let responder = try await client.subscribe(to: "bench.raw")
-                let responding = Task {
-                    for try await message in responder {
-                        if let reply = message.replyTo { try await client.publish(message.payload, to: reply) }
-                    }
-                }
-                defer { responding.cancel() }
+            // The reference: a plain responder on the same server.
+            let raw = try await bench.withRawResponder {
                 var raw: [Duration] = []
                 for _ in 0..<rawRequests {
                     let start = ContinuousClock.now
-                    _ = try await client.request([0x78], to: "bench.raw", timeout: .seconds(5))
+                    _ = try await bench.client.request([0x78], to: "bench.raw", timeout: .seconds(5))
                     raw.append(ContinuousClock.now - start)
                 }
-                try await responder.unsubscribe()
-                guard let deploy = LatencySummary(samples), let rawSummary = LatencySummary(raw) else {
-                    throw BenchError(code: .comparatorFailed, message: "no samples")
-                }
-                return (deploy, rawSummary)
+                return raw
             }
-            await group.triggerGracefulShutdown()
-            return result
+            guard let deploy = LatencySummary(samples), let rawSummary = LatencySummary(raw) else {
+                throw BenchError(code: .comparatorFailed, message: "no samples")
+            }
+            return (deploy, rawSummary)
         }
-    }
-
-    private static func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw BenchError(code: .comparatorFailed, message: "timed out waiting for \(what)")
     }
 }

@@ -8,18 +8,36 @@ import NexAPI
 import NexClient
 import NexNode
 
-/// The static C echo service (`Benchmarks/c/echo_service.c`), compiled once per test run.
+/// The static C echo service (`Benchmarks/c/echo_service.c`).
 public enum EchoService {
+    /// Built once per test run.
     public static let path: String = {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Benchmarks/c/echo_service.c").path
         let directory = NSTemporaryDirectory() + "nex-echo-\(getpid())-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let output = directory + "/echo_service"
-        let gcc = try? Program.run("/usr/bin/gcc", ["-O2", "-static", "-o", output, source])
-        precondition(gcc?.succeeded == true, "gcc could not build \(source): \(gcc?.standardError ?? "")")
-        return output
+        do {
+            return try build(into: directory)
+        } catch {
+            preconditionFailure("\(error)")
+        }
     }()
+
+    /// Builds it with gcc (static) as `name` in `directory`; returns the path.
+    public static func build(into directory: String, name: String = "echo_service") throws -> String {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Benchmarks/c/echo_service.c").path
+        let output = directory + "/" + name
+        let gcc = try Program.run("/usr/bin/gcc", ["-O2", "-static", "-o", output, source])
+        guard gcc.succeeded else {
+            throw ToolFailure(message: "gcc could not build \(source) statically (is libc6-dev installed?): \(gcc.standardError)")
+        }
+        return output
+    }
+}
+
+/// A compiler or other tool a test or benchmark needs failed.
+public struct ToolFailure: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// Keys of one workload issuer, as `nex devrun` keeps them.
@@ -184,7 +202,8 @@ public enum WasmGuest {
                                               "-resource-dir", wasmResourceDirectory() ?? "/usr/lib/llvm-14/lib/clang/14.0.6", "-O1",
                                               "-o", output, input] + (includes.map { ["-I", $0] } ?? []))
         guard clang.succeeded, let bytes = FileManager.default.contents(atPath: output) else {
-            throw TestTimeout(what: "clang to build a wasm32-wasi guest")
+            throw ToolFailure(message: "clang could not build a wasm32-wasi guest (needs wasi-libc and libclang-rt-14-dev-wasm32): "
+                + clang.standardError)
         }
         return Array(bytes)
     }

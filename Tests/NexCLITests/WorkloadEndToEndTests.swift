@@ -4,6 +4,7 @@ import JetStream
 import Logging
 import NATS
 import NATSTestSupport
+import NexTestSupport
 import NexAPI
 import NexClient
 import NKeys
@@ -32,16 +33,6 @@ struct WorkloadEndToEndTests {
         try Program.run("/usr/bin/sha256sum", [path]).standardOutput.split(separator: " ").first.map(String.init) ?? ""
     }
 
-    /// The static C echo service of the benchmarks, built into `directory`.
-    private func buildEchoService(into directory: String) throws -> String {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Benchmarks/c/echo_service.c").path
-        let output = directory + "/echo.service"
-        let gcc = try Program.run("/usr/bin/gcc", ["-O2", "-static", "-o", output, source])
-        #expect(gcc.succeeded, "\(gcc.standardError)")
-        return output
-    }
-
     @Test func devrunDeploysAServiceThatLogsProbesAndStops() async throws {
         let server = try await NATSServer.start(.init(jetStream: true))
         let directory = try makeDirectory()
@@ -63,7 +54,7 @@ struct WorkloadEndToEndTests {
             try await Task.sleep(for: .milliseconds(500))  // let the watchers subscribe (they print nothing until then)
 
             // A static ELF service, uploaded under its dot-less base name, deployed with a sealed environment.
-            let binary = try buildEchoService(into: directory)
+            let binary = try EchoService.build(into: directory, name: "echo.service")
             let devrun = try await runNex(["devrun", binary, "NATS_URL=\(server.url)", "ECHO_SUBJECT=svc.cli", "echo_greeting=hi",
                                            "-s", server.url, "--timeout", "3s"], directory: directory)
             #expect(devrun.status == 0, "stderr: \(devrun.stderr)")
@@ -161,7 +152,7 @@ struct WorkloadEndToEndTests {
         let directory = try makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (node, _) = try await startNode(server, directory: directory)
-        let binary = try buildEchoService(into: directory)
+        let binary = try EchoService.build(into: directory, name: "echo.service")
         let marker = "svc.shutdown.\(UUID().uuidString.prefix(8))"
         let devrun = try await runNex(["devrun", binary, "NATS_URL=\(server.url)", "ECHO_SUBJECT=\(marker)", "-s", server.url,
                                        "--timeout", "3s"], directory: directory)
