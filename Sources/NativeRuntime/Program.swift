@@ -62,9 +62,11 @@ public enum Program {
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
         // posix_spawnp searches the PATH of *this* process for a bare name.
-        let result = argv.withUnsafeBufferPointer { argvBuffer in
-            envp.withUnsafeBufferPointer { envpBuffer in
-                posix_spawnp(&pid, executable, &actions, &attributes, argvBuffer.baseAddress!, envpBuffer.baseAddress!)
+        let result = Spawner.retryingWhileTextBusy {
+            argv.withUnsafeBufferPointer { argvBuffer in
+                envp.withUnsafeBufferPointer { envpBuffer in
+                    posix_spawnp(&pid, executable, &actions, &attributes, argvBuffer.baseAddress!, envpBuffer.baseAddress!)
+                }
             }
         }
         guard result == 0 else {

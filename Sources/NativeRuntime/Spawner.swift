@@ -74,11 +74,13 @@ enum Spawner {
 
         var pid: pid_t = 0
         // Both arrays hold at least their terminating nil, so their base addresses exist.
-        let result = argv.withUnsafeBufferPointer { argvBuffer in
-            envp.withUnsafeBufferPointer { envpBuffer in
-                posix_spawn(
-                    &pid, configuration.executable, &actions, &attributes, argvBuffer.baseAddress!, envpBuffer.baseAddress!
-                )
+        let result = retryingWhileTextBusy {
+            argv.withUnsafeBufferPointer { argvBuffer in
+                envp.withUnsafeBufferPointer { envpBuffer in
+                    posix_spawn(
+                        &pid, configuration.executable, &actions, &attributes, argvBuffer.baseAddress!, envpBuffer.baseAddress!
+                    )
+                }
             }
         }
         // The child has its copies; ours would keep the pipes from ever reaching EOF.
@@ -94,6 +96,21 @@ enum Spawner {
             pid: pid, stdoutRead: stdoutPipe.read, stderrRead: stderrPipe.read,
             wakeRead: wakePipe.read, wakeWrite: wakePipe.write
         )
+    }
+
+    /// Runs `spawn` (returning a `posix_spawn` result) again while it fails with `ETXTBSY`, for up to about
+    /// a second. A freshly written executable is closed (and close-on-exec) before it runs, but a process
+    /// that another thread is spawning at that moment holds a copy of every descriptor from its clone until
+    /// its exec, so the kernel can still see a writer for a few milliseconds.
+    static func retryingWhileTextBusy(_ spawn: () -> Int32) -> Int32 {
+        var result = spawn()
+        var attempt = 0
+        while result == ETXTBSY, attempt < 100 {
+            attempt += 1
+            usleep(10_000)
+            result = spawn()
+        }
+        return result
     }
 
     /// Signal state is inherited across exec: undo any ignored signals (SIGPIPE is ignored by Swift
