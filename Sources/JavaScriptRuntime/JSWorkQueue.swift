@@ -4,7 +4,7 @@ import NexHostServices
 /// Work for a worker thread.
 enum JSJob {
     /// Run the function once.
-    case invoke(subject: String, payload: [UInt8], done: CheckedContinuation<Result<[UInt8], FunctionError>, Never>)
+    case invoke(subject: String, payload: [UInt8], done: @Sendable (Result<[UInt8], FunctionError>) -> Void)
     /// Check the source's syntax (at deploy).
     case checkSyntax(done: CheckedContinuation<Result<Void, FunctionError>, Never>)
 }

@@ -24,6 +24,8 @@ final class JSWorker: @unchecked Sendable {
     private var preludeSource: JSStringRef?
     private var sourceURL: JSStringRef?
     private var prepared: Prepared?
+    /// The context of the invocation that just ran, released once its result is on its way.
+    private var spent: Prepared?
     private var invocation = InvocationState()
 
     /// How often (in CPU time of JS execution) the watchdog looks at the clock and the memory.
@@ -60,7 +62,9 @@ final class JSWorker: @unchecked Sendable {
         loop: while true {
             switch queue.next(wantsIdleWork: prepared == nil) {
             case .job(.invoke(let subject, let payload, let done)):
-                done.resume(returning: invoke(subject: subject, payload: payload))
+                done(invoke(subject: subject, payload: payload))
+                // The spent context goes after the answer: releasing it is not on the trigger's path.
+                releaseSpent()
             case .job(.checkSyntax(let done)):
                 done.resume(returning: checkSyntax())
             case .idle:
@@ -95,10 +99,10 @@ final class JSWorker: @unchecked Sendable {
 
     private func releaseGroup() {
         if let prepared {
-            JSValueUnprotect(prepared.ctx, prepared.runner)
-            JSGlobalContextRelease(prepared.ctx)
+            Self.release(prepared)
             self.prepared = nil
         }
+        releaseSpent()
         if let group { JSContextGroupRelease(group) }
         group = nil
     }
@@ -143,6 +147,16 @@ final class JSWorker: @unchecked Sendable {
         return Prepared(ctx: ctx, runner: runner)
     }
 
+    private func releaseSpent() {
+        if let spent { Self.release(spent) }
+        spent = nil
+    }
+
+    private static func release(_ prepared: Prepared) {
+        JSValueUnprotect(prepared.ctx, prepared.runner)
+        JSGlobalContextRelease(prepared.ctx)
+    }
+
     private func beginInvocation() {
         invocation = InvocationState(
             deadline: .now + context.limits.executionTimeout, residentBaseline: ResidentMemory.bytes(), stopped: nil)
@@ -156,8 +170,7 @@ final class JSWorker: @unchecked Sendable {
         let ctx = current.ctx
         beginInvocation()
         let result = call(ctx: ctx, runner: current.runner, subject: subject, payload: payload)
-        JSValueUnprotect(ctx, current.runner)
-        JSGlobalContextRelease(ctx)
+        spent = current
         if case .failure(let error) = result, error.code == .memory {
             // Give the memory back now: a new VM instead of waiting for the old one's collector.
             releaseGroup()

@@ -67,13 +67,10 @@ final class JavaScriptEngine: FunctionEngine {
         try result.get()
     }
 
-    func invoke(subject: String, payload: [UInt8]) async throws(FunctionError) -> [UInt8] {
-        let result = await withCheckedContinuation { (done: CheckedContinuation<Result<[UInt8], FunctionError>, Never>) in
-            if !queue.enqueue(.invoke(subject: subject, payload: payload, done: done)) {
-                done.resume(returning: .failure(Self.shutDown))
-            }
+    func invoke(subject: String, payload: [UInt8], completion: @escaping @Sendable (Result<[UInt8], FunctionError>) -> Void) {
+        if !queue.enqueue(.invoke(subject: subject, payload: payload, done: completion)) {
+            completion(.failure(Self.shutDown))
         }
-        return try result.get()
     }
 
     func shutdown() async {

@@ -103,48 +103,59 @@ final class ClientCore: Sendable {
     // MARK: - Publishing
 
     func publish(subject: String, replyTo: String?, headers: NATSHeaders?, payload: ByteBuffer) async throws {
+        while try !enqueuePublish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, waitForRoom: true) {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLockedValue { state -> Bool in
+                    guard case .connected = state.phase, state.pending.readableBytes > highWater else { return true }
+                    state.publishWaiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Publishes without waiting: above the high-water mark too (the caller bounds what it sends).
+    func publishNow(subject: String, replyTo: String?, headers: NATSHeaders?, payload: ByteBuffer) throws {
+        _ = try enqueuePublish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, waitForRoom: false)
+    }
+
+    /// Queues the message for the socket; false (nothing queued) when `waitForRoom` and the pending bytes are
+    /// above the high-water mark while connected.
+    private func enqueuePublish(subject: String, replyTo: String?, headers: NATSHeaders?, payload: ByteBuffer,
+                                waitForRoom: Bool) throws -> Bool {
         guard SubjectValidation.isValidSubject(subject) else {
             throw NATSError(.invalidSubject, "invalid subject '\(subject)'")
         }
         if let replyTo, !SubjectValidation.isValidSubject(replyTo) {
             throw NATSError(.invalidSubject, "invalid reply subject '\(replyTo)'")
         }
-        while true {
-            enum Outcome { case done, flush, wait, fail(NATSError) }
-            let outcome: Outcome = state.withLockedValue { state in
-                let size = payload.readableBytes + (headers?.encodedByteCount ?? 0)
-                if size > state.maxPayload {
-                    return .fail(NATSError(.maxPayloadExceeded, "message of \(size) bytes exceeds the server's max_payload of \(state.maxPayload) bytes"))
-                }
-                switch state.phase {
-                case .closed:
-                    return .fail(NATSError(.connectionClosed, "the client is closed"))
-                case .connected, .draining:
-                    if state.pending.readableBytes > highWater { return .wait }
-                case .connecting, .disconnected:
-                    if state.pending.readableBytes + size + subject.utf8.count + 64 > configuration.reconnectBufferSize {
-                        return .fail(NATSError(.reconnectBufferExceeded, "disconnected and the reconnect buffer of \(configuration.reconnectBufferSize) bytes is full"))
-                    }
-                }
-                state.pending.writePublish(subject: subject, replyTo: replyTo, headers: headers, payload: payload)
-                return Self.claimFlush(&state) ? .flush : .done
+        enum Outcome { case done, flush, wait, fail(NATSError) }
+        let outcome: Outcome = state.withLockedValue { state in
+            let size = payload.readableBytes + (headers?.encodedByteCount ?? 0)
+            if size > state.maxPayload {
+                return .fail(NATSError(.maxPayloadExceeded, "message of \(size) bytes exceeds the server's max_payload of \(state.maxPayload) bytes"))
             }
-            switch outcome {
-            case .done: return
-            case .flush:
-                scheduleFlush()
-                return
-            case .fail(let error): throw error
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLockedValue { state -> Bool in
-                        guard case .connected = state.phase, state.pending.readableBytes > highWater else { return true }
-                        state.publishWaiters.append(continuation)
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
+            switch state.phase {
+            case .closed:
+                return .fail(NATSError(.connectionClosed, "the client is closed"))
+            case .connected, .draining:
+                if waitForRoom, state.pending.readableBytes > highWater { return .wait }
+            case .connecting, .disconnected:
+                if state.pending.readableBytes + size + subject.utf8.count + 64 > configuration.reconnectBufferSize {
+                    return .fail(NATSError(.reconnectBufferExceeded, "disconnected and the reconnect buffer of \(configuration.reconnectBufferSize) bytes is full"))
                 }
             }
+            state.pending.writePublish(subject: subject, replyTo: replyTo, headers: headers, payload: payload)
+            return Self.claimFlush(&state) ? .flush : .done
+        }
+        switch outcome {
+        case .done: return true
+        case .flush:
+            scheduleFlush()
+            return true
+        case .fail(let error): throw error
+        case .wait: return false
         }
     }
 

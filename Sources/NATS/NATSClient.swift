@@ -52,6 +52,13 @@ public final class NATSClient: Service, Sendable {
         try await publish(ByteBuffer(string: payload), to: subject, headers: headers, reply: reply)
     }
 
+    /// Publishes from any thread without suspending: the message is queued for the socket even above the
+    /// high-water mark where `publish` would wait, so the caller bounds how much it sends (a function's replies,
+    /// sent from the engine's thread, are bounded by its invocations in flight).
+    public func publishNow(_ payload: some Collection<UInt8>, to subject: String, headers: NATSHeaders? = nil, reply: String? = nil) throws {
+        try core.publishNow(subject: subject, replyTo: reply, headers: headers, payload: ByteBuffer(bytes: payload))
+    }
+
     /// Sends a request and waits for the first reply (one muxed inbox for all requests).
     /// Throws `noResponders` when nobody subscribes to `subject`, `timeout` when no reply came in time.
     public func request(_ payload: ByteBuffer, to subject: String, headers: NATSHeaders? = nil, timeout: Duration? = nil) async throws -> NATSMessage {

@@ -4,6 +4,7 @@ import NATS
 import NativeRuntime
 import NexAPI
 import NexHostServices
+import Synchronization
 
 /// Runs functions (`v8`, `wasm`): compiles the artifact once with the type's engine, queue-subscribes
 /// every trigger subject on the workload NATS (queue group = the subject, so instances on any node share
@@ -150,26 +151,33 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
         logger.debug("function ready", metadata: ["nex.triggers": "\(request.triggerSubjects)"])
 
         let reporter = ExecutionReporter(session: session, request: request)
-        let (triggers, trigger) = AsyncStream.makeStream(of: (NATSMessage, String).self)
+        // Events follow replies through one stream, in completion order, published by one task.
+        let (executions, executed) = AsyncStream.makeStream(of: Execution.self)
+        let inFlight = InFlightLimit(maximum: Self.maximumInFlight)
         await withDiscardingTaskGroup { group in
             group.addTask {
-                await withDiscardingTaskGroup { readers in
-                    for (pattern, subscription) in triggerSubscriptions {
-                        readers.addTask {
-                            do {
-                                for try await message in subscription { trigger.yield((message, pattern)) }
-                            } catch {
-                                logger.info("trigger subscription ended", metadata: ["nats.subject": "\(pattern)", "error": "\(error)"])
+                for await execution in executions { await reporter.report(execution) }
+            }
+            await withDiscardingTaskGroup { readers in
+                for (pattern, subscription) in triggerSubscriptions {
+                    readers.addTask {
+                        do {
+                            for try await message in subscription {
+                                await inFlight.acquire()
+                                dispatch(message, pattern: pattern, engine: engine, client: client) { execution in
+                                    executed.yield(execution)
+                                    inFlight.release()
+                                }
                             }
+                        } catch {
+                            logger.info("trigger subscription ended", metadata: ["nats.subject": "\(pattern)", "error": "\(error)"])
                         }
                     }
                 }
-                trigger.finish()
             }
-            // Each trigger in its own child task: invocations run concurrently (the engine bounds them).
-            for await (message, pattern) in triggers {
-                group.addTask { await self.execute(message, pattern: pattern, engine: engine, client: client, reporter: reporter) }
-            }
+            // The subscriptions ended (stop drains them): the invocations under way finish and report first.
+            await inFlight.waitUntilIdle()
+            executed.finish()
         }
         await engine.shutdown()
         let outcome = stopRequested.isFired ? "stopped" : "trigger subscriptions ended"
@@ -177,21 +185,86 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
                            message: "Function \(request.workloadName) stopped: \(outcome)")
     }
 
-    /// One trigger: the reply goes out first; the event and log follow.
-    private func execute(_ message: NATSMessage, pattern: String, engine: any FunctionEngine, client: NATSClient,
-                         reporter: ExecutionReporter) async {
+    /// Invocations under way at once; later triggers wait in the subscription's bounded buffer (whose overflow
+    /// NATS reports as a slow consumer) instead of piling up in memory.
+    static let maximumInFlight = 256
+
+    /// One trigger: the engine runs it and, on its own thread, the reply goes out at once; the execution is
+    /// then handed to `finished` for the event.
+    private func dispatch(_ message: NATSMessage, pattern: String, engine: any FunctionEngine, client: NATSClient,
+                          finished: @escaping @Sendable (Execution) -> Void) {
         let start = ContinuousClock.now
-        do {
-            let output = try await engine.invoke(subject: message.subject, payload: message.bytes)
+        let logger = self.logger
+        engine.invoke(subject: message.subject, payload: message.bytes) { result in
             let elapsed = ContinuousClock.now - start
-            if let reply = message.replyTo {
-                do { try await client.publish(output, to: reply) } catch {
+            if case .success(let output) = result, let reply = message.replyTo {
+                do { try client.publishNow(output, to: reply) } catch {
                     logger.info("cannot send a function's reply", metadata: ["error": "\(error)"])
                 }
             }
-            await reporter.succeeded(trigger: pattern, elapsed: elapsed)
-        } catch {
-            await reporter.failed(trigger: pattern, error: error)
+            finished(Execution(trigger: pattern, outcome: result.map { _ in elapsed }))
+        }
+    }
+}
+
+/// One finished invocation, for its event.
+private struct Execution: Sendable {
+    var trigger: String
+    /// How long it ran, or why it failed.
+    var outcome: Result<Duration, FunctionError>
+}
+
+/// Counts invocations in flight; `acquire` waits while `maximum` are.
+private final class InFlightLimit: Sendable {
+    private struct State {
+        var count = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let maximum: Int
+    private let state = Mutex(State())
+
+    init(maximum: Int) {
+        self.maximum = maximum
+    }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let admitted = state.withLock { state -> Bool in
+                if state.count < maximum {
+                    state.count += 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
+    /// Ends one invocation: its place goes to a waiter, if any.
+    func release() {
+        let (next, idle) = state.withLock { state -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), []) }
+            state.count -= 1
+            guard state.count == 0 else { return (nil, []) }
+            defer { state.idleWaiters = [] }
+            return (nil, state.idleWaiters)
+        }
+        next?.resume()
+        for waiter in idle { waiter.resume() }
+    }
+
+    /// Returns once no invocation is in flight.
+    func waitUntilIdle() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLock { state -> Bool in
+                if state.count == 0 { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
         }
     }
 }
@@ -202,14 +275,21 @@ private struct ExecutionReporter: Sendable {
     let session: WorkloadSession
     let request: AgentDeployRequest
 
-    func succeeded(trigger: String, elapsed: Duration) async {
+    func report(_ execution: Execution) async {
+        switch execution.outcome {
+        case .success(let elapsed): await succeeded(trigger: execution.trigger, elapsed: elapsed)
+        case .failure(let error): await failed(trigger: execution.trigger, error: error)
+        }
+    }
+
+    private func succeeded(trigger: String, elapsed: Duration) async {
         let nanos = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         await session.event(.functionExecSucceeded, FunctionExecSucceededEvent(
             workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
             triggerSubject: trigger, elapsedNanos: nanos))
     }
 
-    func failed(trigger: String, error: FunctionError) async {
+    private func failed(trigger: String, error: FunctionError) async {
         await session.log(.error, "Function execution failed: \(error.message)")
         await session.event(.functionExecFailed, FunctionExecFailedEvent(
             workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,

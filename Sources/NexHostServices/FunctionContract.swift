@@ -59,10 +59,23 @@ public protocol FunctionEngineFactory: Sendable {
 /// One deployed function. `invoke` may be called concurrently; each invocation starts from clean state.
 public protocol FunctionEngine: Sendable {
     /// Runs the function for a message that arrived on `subject` (the concrete subject, not the trigger
-    /// pattern) and returns the reply bytes (empty = an empty reply).
-    func invoke(subject: String, payload: [UInt8]) async throws(FunctionError) -> [UInt8]
-    /// Releases the engine; no invocation follows.
+    /// pattern) and calls `completion` once with the reply bytes (empty = an empty reply) or the failure.
+    ///
+    /// `completion` runs on the engine's own thread, right after the guest finished: the agent sends the reply
+    /// from there, so a trigger's path has no hop back through Swift's cooperative pool. It must not block.
+    func invoke(subject: String, payload: [UInt8], completion: @escaping @Sendable (Result<[UInt8], FunctionError>) -> Void)
+    /// Releases the engine once the invocations already queued have run; no invocation follows.
     func shutdown() async
+}
+
+extension FunctionEngine {
+    /// Runs the function once and returns its reply bytes.
+    public func invoke(subject: String, payload: [UInt8]) async throws(FunctionError) -> [UInt8] {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<[UInt8], FunctionError>, Never>) in
+            invoke(subject: subject, payload: payload) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
 }
 
 /// Why a compile or an invocation failed.

@@ -58,38 +58,40 @@ final class WasmEngine: FunctionEngine {
         self.context = context
     }
 
-    func invoke(subject: String, payload: [UInt8]) async throws(FunctionError) -> [UInt8] {
-        let limits = context.limits
-        let result: Result<WasmRunOutcome, FunctionError> = await withCheckedContinuation { continuation in
-            pool.submit { worker in
-                guard let worker else {
-                    continuation.resume(returning: .failure(FunctionError(code: .engine, message: "the function is shut down")))
-                    return
-                }
-                continuation.resume(returning: worker.run(subject: subject, payload: payload, timeout: limits.executionTimeout))
+    func invoke(subject: String, payload: [UInt8], completion: @escaping @Sendable (Result<[UInt8], FunctionError>) -> Void) {
+        let timeout = context.limits.executionTimeout
+        pool.submit { [self] worker in
+            guard let worker else {
+                completion(.failure(FunctionError(code: .engine, message: "the function is shut down")))
+                return
             }
+            completion(worker.run(subject: subject, payload: payload, timeout: timeout).flatMap(reply))
         }
-        let outcome = try result.get()
+    }
+
+    /// The reply for an outcome: stdout after exit code 0; stderr goes to the logs either way.
+    private func reply(_ outcome: WasmRunOutcome) -> Result<[UInt8], FunctionError> {
+        let limits = context.limits
         logStderr(outcome.stderr)
         // A failure after a refused `memory.grow` is the memory limit's doing (malloc returned NULL).
         let memoryCapReached = outcome.growRefused
         switch outcome.status {
         case .exited(0):
-            return outcome.stdout
+            return .success(outcome.stdout)
         case .exited(let code):
             if memoryCapReached {
-                throw FunctionError(code: .memory, message: "exited with code \(code) at the memory limit of \(limits.maxMemoryBytes) bytes")
+                return .failure(FunctionError(code: .memory, message: "exited with code \(code) at the memory limit of \(limits.maxMemoryBytes) bytes"))
             }
-            throw FunctionError(code: .execution, message: "exited with code \(code)")
+            return .failure(FunctionError(code: .execution, message: "exited with code \(code)"))
         case .trapped(let reason):
             if memoryCapReached {
-                throw FunctionError(code: .memory, message: "trapped at the memory limit of \(limits.maxMemoryBytes) bytes: \(reason)")
+                return .failure(FunctionError(code: .memory, message: "trapped at the memory limit of \(limits.maxMemoryBytes) bytes: \(reason)"))
             }
-            throw FunctionError(code: .execution, message: "trapped: \(reason)")
+            return .failure(FunctionError(code: .execution, message: "trapped: \(reason)"))
         case .timedOut:
-            throw FunctionError(code: .timeout, message: "ran longer than \(limits.executionTimeout)")
+            return .failure(FunctionError(code: .timeout, message: "ran longer than \(limits.executionTimeout)"))
         case .instantiationFailed(let reason):
-            throw FunctionError(code: .execution, message: "cannot instantiate: \(reason)")
+            return .failure(FunctionError(code: .execution, message: "cannot instantiate: \(reason)"))
         }
     }
 
