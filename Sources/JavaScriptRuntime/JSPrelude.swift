@@ -18,12 +18,21 @@ enum NativeOperation: Int {
 }
 
 enum JSPrelude {
-    /// A function expression `(native, workloadName) => runner`.
+    /// Evaluates the guest's script as direct `eval` code of a sloppy function (so the script keeps its own
+    /// strictness): its completion value is the result, and its top-level declarations live in this call's scope,
+    /// not on the global object, so they start afresh every invocation even in a reused context.
+    static let evaluatorSource = "(function () { return eval(arguments[0]); })"
+
+    /// A function expression `(native, workloadName, evaluate) => [run, check]`: `run(source, subject, payload)`
+    /// runs one invocation, `check()` (after it) tells whether the context may serve the next one.
     static let source = #"""
-    (function (native, workloadName) {
+    (function (native, workloadName, evaluate) {
       'use strict';
       const g = globalThis;
       const U8 = Uint8Array, AB = ArrayBuffer, isView = ArrayBuffer.isView, apply = Reflect.apply;
+      const ownKeys = Reflect.ownKeys, describe = Object.getOwnPropertyDescriptor, defineProperty = Object.defineProperty;
+      const freeze = Object.freeze, protoOf = Object.getPrototypeOf, isExtensible = Object.isExtensible, same = Object.is;
+      const regExpExec = RegExp.prototype.exec;
       const stringify = JSON.stringify, parse = JSON.parse, PromiseResolve = Promise.resolve.bind(Promise);
       const ErrorType = Error, TypeErr = TypeError, RangeErr = RangeError;
       const define = (name, value) =>
@@ -176,10 +185,12 @@ enum JSPrelude {
         const s = stringify(v);
         return s === undefined ? null : s;
       }
-      return function run(fn, subject, payload) {
+      function run(source, subject, payload) {
         const st = { state: 0, value: null, error: '' };
         const ok = v => { try { st.value = reply(v); st.state = 1; } catch (e) { fail(e); } };
         const fail = e => { st.error = errorText(e); st.state = 2; };
+        let fn;
+        try { fn = evaluate(source); } catch (e) { fail(e); return st; }
         if (typeof fn !== 'function') {
           st.error = 'the script\'s completion value is not a function (it is ' +
             (fn === null ? 'null' : typeof fn) + ')';
@@ -195,7 +206,126 @@ enum JSPrelude {
         }
         ok(result);
         return st;
+      }
+
+      // Hardening, so that this context can serve invocation after invocation with nothing carried over
+      // (docs/javascript-functions.md, "Isolation"). What an invocation could change is either made immutable here
+      // or checked by `check()` afterwards, which retires the context when anything changed.
+      //
+      // 1. APIs whose callbacks would run after the invocation ended retire the context when used.
+      let retired = false;
+      const retire = () => { retired = true; };
+      if (typeof g.FinalizationRegistry === 'function') {
+        const Registry = g.FinalizationRegistry;
+        define('FinalizationRegistry', class FinalizationRegistry extends Registry {
+          constructor(cleanup) { retire(); super(cleanup); }
+        });
+      }
+      const retiringWrap = (object, names) => {
+        for (const name of names) {
+          const original = object && object[name];
+          if (typeof original !== 'function') continue;
+          object[name] = { [name](...args) { retire(); return apply(original, this, args); } }[name];
+        }
       };
+      retiringWrap(g.WebAssembly, ['compile', 'instantiate', 'compileStreaming', 'instantiateStreaming']);
+      retiringWrap(g.Atomics, ['waitAsync']);
+
+      // 2. Inherited properties that code commonly assigns on its own objects (`MyError.prototype.name = …`,
+      //    `obj.toString = …`) become accessors: assigning defines an own property on the object, as it would
+      //    if the built-in were not frozen; assigning on the built-in itself throws.
+      const tame = (object, names) => {
+        if (!object) return;
+        for (const name of names) {
+          const d = describe(object, name);
+          if (!d || !('value' in d) || !d.writable) continue;
+          const value = d.value;
+          defineProperty(object, name, {
+            get() { return value; },
+            set(v) {
+              if (this === object) throw new TypeErr('Cannot assign to ' + String(name) + ' of a frozen built-in object');
+              if (this === null || (typeof this !== 'object' && typeof this !== 'function')) return;
+              defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+            },
+            enumerable: d.enumerable, configurable: false,
+          });
+        }
+      };
+      const F = Function.prototype;
+      tame(Object.prototype, ['constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable',
+                              'toLocaleString', 'toString', 'valueOf']);
+      tame(Array.prototype, ['constructor', 'toString', 'push', 'concat']);
+      tame(F, ['constructor', 'bind', 'toString', 'apply', 'call']);
+      tame(Promise.prototype, ['constructor']);
+      tame(protoOf(U8.prototype), ['constructor', 'toString']);
+      for (const E of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
+                       g.AggregateError]) {
+        if (E) tame(E.prototype, ['constructor', 'message', 'name', 'toString']);
+      }
+
+      // 3. Every built-in object reachable from the global object, through prototypes and accessors, and the
+      //    intrinsics that no global names (iterator, generator and async function prototypes) is frozen.
+      const hidden = [];
+      const collect = make => { try { const v = make(); if (v !== undefined) hidden.push(v); } catch (e) { /* absent */ } };
+      collect(() => protoOf(function* () {}));
+      collect(() => protoOf(async function () {}));
+      collect(() => protoOf(async function* () {}));
+      collect(() => protoOf([][Symbol.iterator]()));
+      collect(() => protoOf(new Map()[Symbol.iterator]()));
+      collect(() => protoOf(new Set()[Symbol.iterator]()));
+      collect(() => protoOf(''[Symbol.iterator]()));
+      collect(() => protoOf(/a/[Symbol.matchAll]('')));
+      collect(() => protoOf([].values().map(x => x)));
+      collect(() => protoOf(g.Iterator.from({ next() { return { done: true }; } })));
+      collect(() => new Intl.Segmenter().segment(''));
+      collect(() => protoOf(new Intl.Segmenter().segment('')[Symbol.iterator]()));
+      collect(() => describe(function () { 'use strict'; return arguments; }(), 'callee').get);
+      const seen = new Set();
+      const pending = [];
+      const visit = v => {
+        if (v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) return;
+        seen.add(v);
+        pending.push(v);
+      };
+      visit(g);
+      for (const v of hidden) visit(v);
+      visit(evaluate); // reachable from guest code as `arguments.callee`
+      while (pending.length > 0) {
+        const object = pending.pop();
+        visit(protoOf(object));
+        for (const key of ownKeys(object)) {
+          const d = describe(object, key);
+          if ('value' in d) { visit(d.value); } else { visit(d.get); visit(d.set); }
+        }
+        if (object !== g) freeze(object);
+      }
+
+      // 4. The global object stays extensible (sloppy code may create globals), but what it holds now is read-only,
+      //    like the built-ins. An invocation can only add properties; `check()` deletes them.
+      const globalProto = protoOf(g);
+      const globalKeys = ownKeys(g);
+      for (const key of globalKeys) {
+        const d = describe(g, key);
+        defineProperty(g, key, 'value' in d ? { writable: false, configurable: false } : { configurable: false });
+      }
+      const globalKeyCount = globalKeys.length;
+      const originalKeys = new Set(globalKeys), has = Set.prototype.has, deleteProperty = Reflect.deleteProperty;
+      const emptyMatch = /(?:)/;
+
+      // After an invocation: clears RegExp's legacy statics (RegExp.$1, lastMatch, input…, which would otherwise
+      // hold the last invocation's match) and deletes the globals the invocation added; answers whether the context
+      // is now exactly as prepared (false: a global it cannot delete, a changed global object, a retiring API).
+      function check() {
+        apply(regExpExec, emptyMatch, ['']);
+        if (retired || !isExtensible(g) || protoOf(g) !== globalProto) return false;
+        const keys = ownKeys(g);
+        if (keys.length === globalKeyCount) return true;
+        for (const key of keys) {
+          if (!apply(has, originalKeys, [key]) && !deleteProperty(g, key)) return false;
+        }
+        return true;
+      }
+      return [run, check];
     })
     """#
 }

@@ -5,9 +5,14 @@ import NexHostServices
 
 /// One worker thread: a JavaScriptCore VM (context group) of its own, used only from this thread.
 ///
-/// Every invocation gets a fresh global context, never reused, so no state leaks between invocations. Creating
-/// one costs a few hundred microseconds, so the worker creates the next one (with the prelude installed, but no
-/// guest code run) while it is idle: the trigger path then only evaluates the guest script and calls it.
+/// Every invocation starts from the same clean global state, and nothing one invocation does is visible to the
+/// next. Creating a context (with the prelude, and its built-ins frozen) costs a millisecond or so, far more than a
+/// trigger's budget, so a context serves invocation after invocation as long as it is provably as prepared:
+/// the guest's script runs as `eval` code inside a function (its top-level declarations are that call's locals), the
+/// built-ins are frozen, and after each invocation the prelude's `check()` compares the global object with its
+/// prepared state and clears RegExp's legacy statics. A context that fails the check, or whose invocation was
+/// stopped, is released and a fresh one takes its place (prepared while the worker idles). See
+/// docs/javascript-functions.md, "Isolation".
 ///
 /// Limits: JSC's execution time limit (CPU time of this thread) calls ``watchdogTick()`` every
 /// ``watchdogSlice`` of JS execution; the tick stops the invocation past its wall-clock deadline, or when the
@@ -22,18 +27,31 @@ final class JSWorker: @unchecked Sendable {
     private var nativeClass: JSClassRef?
     private var source: JSStringRef?
     private var preludeSource: JSStringRef?
-    private var sourceURL: JSStringRef?
+    private var evaluatorSource: JSStringRef?
     private var prepared: Prepared?
-    /// The context of the invocation that just ran, released once its result is on its way.
-    private var spent: Prepared?
+    /// The context of the invocation that just ran, checked (and kept or released) once its result is on its way.
+    private var spent: Spent?
     private var invocation = InvocationState()
+    private var idlePreparationFailed = false
 
     /// How often (in CPU time of JS execution) the watchdog looks at the clock and the memory.
     static let watchdogSlice = 0.01
+    /// How long preparing a context may take beyond the function's own time limit.
+    static let preparationAllowance: Duration = .seconds(30)
 
     private struct Prepared {
         var ctx: JSGlobalContextRef
+        /// `run(source, subject, payload)` → `{state, value, error}`.
         var runner: JSObjectRef
+        /// `check()` → whether the context is still exactly as prepared.
+        var check: JSObjectRef
+    }
+
+    private struct Spent {
+        var prepared: Prepared
+        /// False when the invocation ended in a way that may have left work or state behind (stopped by the
+        /// watchdog, a promise that never settled, an engine failure).
+        var reusable: Bool
     }
 
     private struct InvocationState {
@@ -41,6 +59,8 @@ final class JSWorker: @unchecked Sendable {
         var residentBaseline = 0
         /// Why the watchdog stopped the invocation, or why a host call gave up.
         var stopped: FunctionError.Code?
+        /// Running the prelude (our code, not the guest's): the guest's limits do not apply.
+        var preparing = false
     }
 
     init(source: String, context: FunctionContext, queue: JSWorkQueue) {
@@ -54,22 +74,24 @@ final class JSWorker: @unchecked Sendable {
     func run() {
         source = JSValues.jsString(sourceText)
         preludeSource = JSValues.jsString(JSPrelude.source)
-        sourceURL = JSValues.jsString("function.js")
+        evaluatorSource = JSValues.jsString(JSPrelude.evaluatorSource)
         var definition = kJSClassDefinitionEmpty
         definition.callAsFunction = nativeCallback
         nativeClass = JSClassCreate(&definition)
         createGroup()
         loop: while true {
-            switch queue.next(wantsIdleWork: prepared == nil) {
+            switch queue.next(wantsIdleWork: prepared == nil && !idlePreparationFailed) {
             case .job(.invoke(let subject, let payload, let done)):
+                idlePreparationFailed = false
                 done(invoke(subject: subject, payload: payload))
-                // The spent context goes after the answer: releasing it is not on the trigger's path.
-                releaseSpent()
+                // Checking (or releasing) the spent context comes after the answer, off the trigger's path.
+                settleSpent()
             case .job(.checkSyntax(let done)):
                 done.resume(returning: checkSyntax())
             case .idle:
                 prepared = prepare()
-                if prepared == nil { break loop }
+                // No retry until a trigger comes (which tries again and reports the failure).
+                idlePreparationFailed = prepared == nil
             case .exit:
                 break loop
             }
@@ -78,7 +100,7 @@ final class JSWorker: @unchecked Sendable {
         JSClassRelease(nativeClass)
         JSStringRelease(source)
         JSStringRelease(preludeSource)
-        JSStringRelease(sourceURL)
+        JSStringRelease(evaluatorSource)
         queue.workerExited()
     }
 
@@ -102,7 +124,8 @@ final class JSWorker: @unchecked Sendable {
             Self.release(prepared)
             self.prepared = nil
         }
-        releaseSpent()
+        if let spent { Self.release(spent.prepared) }
+        spent = nil
         if let group { JSContextGroupRelease(group) }
         group = nil
     }
@@ -113,7 +136,7 @@ final class JSWorker: @unchecked Sendable {
         let ctx = JSGlobalContextCreateInGroup(group, nil)!
         defer { JSGlobalContextRelease(ctx) }
         var exception: JSValueRef?
-        if JSCheckScriptSyntax(ctx, source, sourceURL, 1, &exception) { return .success(()) }
+        if JSCheckScriptSyntax(ctx, source, nil, 1, &exception) { return .success(()) }
         var message = JSValues.toString(ctx, exception) ?? "syntax error"
         if let exception, let object = JSValueToObject(ctx, exception, nil),
            let line = JSValues.number(ctx, JSValues.property(ctx, object, "line")) {
@@ -124,36 +147,57 @@ final class JSWorker: @unchecked Sendable {
 
     // MARK: - Invocation
 
-    /// A fresh context with the prelude run and the runner kept; `nil` if JSC cannot make one.
+    /// A fresh context with the prelude run (globals installed, built-ins frozen) and its runner and check kept;
+    /// `nil` if JSC cannot make one.
     private func prepare() -> Prepared? {
         guard let ctx = JSGlobalContextCreateInGroup(group, nil) else { return nil }
         beginInvocation()
+        invocation.preparing = true
+        defer { invocation.preparing = false }
         var exception: JSValueRef?
         let native = JSObjectMake(ctx, nativeClass, Unmanaged.passUnretained(self).toOpaque())
         guard let preludeValue = JSEvaluateScript(ctx, preludeSource, nil, nil, 1, &exception),
-              let prelude = JSValueToObject(ctx, preludeValue, nil) else {
+              let prelude = JSValueToObject(ctx, preludeValue, nil),
+              let evaluatorValue = JSEvaluateScript(ctx, evaluatorSource, nil, nil, 1, &exception) else {
             JSGlobalContextRelease(ctx)
             return nil
         }
-        var arguments: [JSValueRef?] = [native, JSValues.string(ctx, context.workloadName)]
-        let runnerValue = arguments.withUnsafeMutableBufferPointer {
-            JSObjectCallAsFunction(ctx, prelude, nil, 2, $0.baseAddress, &exception)
+        var arguments: [JSValueRef?] = [native, JSValues.string(ctx, context.workloadName), evaluatorValue]
+        let pairValue = arguments.withUnsafeMutableBufferPointer {
+            JSObjectCallAsFunction(ctx, prelude, nil, 3, $0.baseAddress, &exception)
         }
-        guard let runnerValue, let runner = JSValueToObject(ctx, runnerValue, nil) else {
+        guard let pairValue, let pair = JSValueToObject(ctx, pairValue, nil),
+              let runner = JSValueToObject(ctx, JSObjectGetPropertyAtIndex(ctx, pair, 0, nil), nil),
+              let check = JSValueToObject(ctx, JSObjectGetPropertyAtIndex(ctx, pair, 1, nil), nil) else {
             JSGlobalContextRelease(ctx)
             return nil
         }
         JSValueProtect(ctx, runner)
-        return Prepared(ctx: ctx, runner: runner)
+        JSValueProtect(ctx, check)
+        return Prepared(ctx: ctx, runner: runner, check: check)
     }
 
-    private func releaseSpent() {
-        if let spent { Self.release(spent) }
-        spent = nil
+    /// Keeps the spent context for the next invocation when it was reusable and passes the check; releases it
+    /// otherwise.
+    private func settleSpent() {
+        guard let spent else { return }
+        self.spent = nil
+        if spent.reusable, prepared == nil {
+            let ctx = spent.prepared.ctx
+            var exception: JSValueRef?
+            beginInvocation()
+            let clean = JSObjectCallAsFunction(ctx, spent.prepared.check, nil, 0, nil, &exception)
+            if let clean, exception == nil, invocation.stopped == nil, JSValueIsBoolean(ctx, clean), JSValueToBoolean(ctx, clean) {
+                prepared = spent.prepared
+                return
+            }
+        }
+        Self.release(spent.prepared)
     }
 
     private static func release(_ prepared: Prepared) {
         JSValueUnprotect(prepared.ctx, prepared.runner)
+        JSValueUnprotect(prepared.ctx, prepared.check)
         JSGlobalContextRelease(prepared.ctx)
     }
 
@@ -169,8 +213,8 @@ final class JSWorker: @unchecked Sendable {
         prepared = nil
         let ctx = current.ctx
         beginInvocation()
-        let result = call(ctx: ctx, runner: current.runner, subject: subject, payload: payload)
-        spent = current
+        let (result, reusable) = call(ctx: ctx, runner: current.runner, subject: subject, payload: payload)
+        spent = Spent(prepared: current, reusable: reusable)
         if case .failure(let error) = result, error.code == .memory {
             // Give the memory back now: a new VM instead of waiting for the old one's collector.
             releaseGroup()
@@ -179,42 +223,39 @@ final class JSWorker: @unchecked Sendable {
         return result
     }
 
+    /// Runs one invocation in `ctx`; whether the context may be reused (subject to its check) goes with the result.
     private func call(ctx: JSGlobalContextRef, runner: JSObjectRef, subject: String, payload: [UInt8])
-        -> Result<[UInt8], FunctionError>
+        -> (Result<[UInt8], FunctionError>, reusable: Bool)
     {
-        var exception: JSValueRef?
-        let function = JSEvaluateScript(ctx, source, nil, sourceURL, 1, &exception)
-        if let stopped = stoppedError() { return .failure(stopped) }
-        guard let function else {
-            return .failure(FunctionError(code: .execution, message: JSValues.toString(ctx, exception) ?? "the script threw"))
-        }
         guard let payloadValue = JSValues.uint8Array(ctx, payload) else {
-            return .failure(FunctionError(code: .memory, message: "the payload (\(payload.count) bytes) does not fit"))
+            return (.failure(FunctionError(code: .memory, message: "the payload (\(payload.count) bytes) does not fit")), false)
         }
-        var arguments: [JSValueRef?] = [function, JSValues.string(ctx, subject), payloadValue]
+        var exception: JSValueRef?
+        var arguments: [JSValueRef?] = [JSValueMakeString(ctx, source), JSValues.string(ctx, subject), payloadValue]
         let stateValue = arguments.withUnsafeMutableBufferPointer {
             JSObjectCallAsFunction(ctx, runner, nil, 3, $0.baseAddress, &exception)
         }
         // The API call returned: JSC drained the microtask queue when it released its lock, so a promise that can
         // settle has settled.
-        if let stopped = stoppedError() { return .failure(stopped) }
+        if let stopped = stoppedError() { return (.failure(stopped), false) }
         guard let stateValue, let state = JSValueToObject(ctx, stateValue, nil) else {
-            return .failure(FunctionError(code: .execution, message: JSValues.toString(ctx, exception) ?? "the function threw"))
+            let message = JSValues.toString(ctx, exception) ?? "the function threw"
+            return (.failure(FunctionError(code: .execution, message: message)), false)
         }
         switch JSValues.number(ctx, JSValues.property(ctx, state, "state")) {
         case 1:
             let value = JSValues.property(ctx, state, "value")
-            if let text = JSValues.stringValue(ctx, value) { return .success(Array(text.utf8)) }
-            if let bytes = JSValues.bytes(ctx, value) { return .success(bytes) }
-            return .success([])
+            if let text = JSValues.stringValue(ctx, value) { return (.success(Array(text.utf8)), true) }
+            if let bytes = JSValues.bytes(ctx, value) { return (.success(bytes), true) }
+            return (.success([]), true)
         case 2:
             let message = JSValues.stringValue(ctx, JSValues.property(ctx, state, "error")) ?? "the function threw"
-            return .failure(FunctionError(code: .execution, message: message))
+            return (.failure(FunctionError(code: .execution, message: message)), true)
         default:
-            if let stopped = stoppedError() { return .failure(stopped) }
-            return .failure(FunctionError(
+            if let stopped = stoppedError() { return (.failure(stopped), false) }
+            return (.failure(FunctionError(
                 code: .execution,
-                message: "the promise returned by the function never settled (no timers or I/O can resolve it)"))
+                message: "the promise returned by the function never settled (no timers or I/O can resolve it)")), false)
         }
     }
 
@@ -241,11 +282,17 @@ final class JSWorker: @unchecked Sendable {
 
     /// Called by JSC on this thread during JS execution; true stops the script with an uncatchable exception.
     fileprivate func watchdogTick() -> Bool {
-        if ContinuousClock.now >= invocation.deadline {
+        if invocation.preparing {
+            // Preparing a context takes milliseconds; only a wedged engine runs past a generous bound.
+            if ContinuousClock.now >= invocation.deadline + Self.preparationAllowance {
+                invocation.stopped = .engine
+                return true
+            }
+        } else if ContinuousClock.now >= invocation.deadline {
             invocation.stopped = .timeout
             return true
         }
-        if ResidentMemory.bytes() - invocation.residentBaseline > context.limits.maxMemoryBytes {
+        if !invocation.preparing, ResidentMemory.bytes() - invocation.residentBaseline > context.limits.maxMemoryBytes {
             invocation.stopped = .memory
             return true
         }

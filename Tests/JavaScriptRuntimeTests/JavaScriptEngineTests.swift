@@ -149,11 +149,79 @@ let echoFunction = """
     }
 
     @Test func everyInvocationStartsWithFreshGlobals() async throws {
-        let source = "globalThis.count = (globalThis.count || 0) + 1; var topLevel = (typeof topLevel === 'number' ? topLevel : 0) + 1; (s, p) => { globalThis.seen = (globalThis.seen || 0) + 1; Array.prototype.leak = 1; return [count, topLevel, seen, [].leak === 1 ? 1 : 0].join(); }"
+        // Globals added (implicitly, on globalThis, by indirect eval), top-level declarations and prototype
+        // changes: nothing survives into the next invocation, whether the context is reused or replaced.
+        let source = """
+            globalThis.count = (globalThis.count || 0) + 1;
+            var topLevel = (typeof topLevel === 'number' ? topLevel : 0) + 1;
+            let lexical = 0;
+            lexical += 1;
+            (s, p) => {
+              globalThis.seen = (globalThis.seen || 0) + 1;
+              implicit = (typeof implicit === 'number' ? implicit : 0) + 1;
+              (0, eval)('var viaEval = (typeof viaEval === "number" ? viaEval : 0) + 1');
+              globalThis[Symbol.for('leak')] = (globalThis[Symbol.for('leak')] || 0) + 1;
+              Array.prototype.leak = 1;
+              try { Object.prototype.polluted = 1; } catch (e) {}
+              /(sec)ret/.exec(String.fromCharCode(...p));
+              return [count, topLevel, lexical, seen, implicit, viaEval, globalThis[Symbol.for('leak')],
+                      [].leak === undefined ? 0 : 1, ({}).polluted === undefined ? 0 : 1, RegExp.$1 === '' ? 0 : 1].join();
+            }
+            """
         try await withEngine(source, workerThreads: 1) { engine in
+            let first = try await engine.invoke(subject: "s", payload: Array("secret".utf8))
+            #expect(first == Array("1,1,1,1,1,1,1,0,0,1".utf8))
             for _ in 0..<5 {
                 let reply = try await engine.invoke(subject: "s", payload: [])
-                #expect(reply == Array("1,1,1,1".utf8))
+                #expect(reply == Array("1,1,1,1,1,1,1,0,0,0".utf8))
+            }
+        }
+    }
+
+    @Test func builtInsAreReadOnlyAndOwnPropertiesStillShadowThem() async throws {
+        let source = """
+            'use strict';
+            function MyError(message) { this.message = message; }
+            MyError.prototype = Object.create(Error.prototype);
+            MyError.prototype.name = 'MyError';
+            MyError.prototype.constructor = MyError;
+            (s, p) => {
+              const o = {};
+              o.toString = () => 'custom';
+              let threw = 'no';
+              try { Array.prototype.push = null; } catch (e) { threw = e.constructor.name; }
+              let frozen = 'no';
+              try { JSON.parse = null; } catch (e) { frozen = e.constructor.name; }
+              return [String(o), String(new MyError('boom')), threw, frozen, [1].concat([2]).length].join('|');
+            }
+            """
+        try await withEngine(source, workerThreads: 1) { engine in
+            for _ in 0..<3 {
+                let reply = try await engine.invoke(subject: "s", payload: [])
+                #expect(String(decoding: reply, as: UTF8.self) == "custom|MyError: boom|TypeError|TypeError|2")
+            }
+        }
+    }
+
+    @Test func aContextIsRetiredAfterAStoppedInvocationOrARetiringAPI() async throws {
+        let limits = FunctionLimits(executionTimeout: .milliseconds(500))
+        let source = """
+            var local = 0;
+            (s, p) => {
+              if (s === 'loop') { globalThis.partial = 1; for (;;) {} }
+              if (s === 'registry') { new FinalizationRegistry(() => {}); }
+              if (s === 'readonly') { Object.defineProperty(globalThis, 'stuck', { value: 1, configurable: false }); }
+              local += 1;
+              return [typeof partial, typeof stuck, local].join();
+            }
+            """
+        try await withEngine(source, context: makeContext(limits: limits), workerThreads: 1) { engine in
+            await #expect(throws: FunctionError.self) { try await engine.invoke(subject: "loop", payload: []) }
+            let expected = [("a", "undefined,undefined,1"), ("registry", "undefined,undefined,1"),
+                            ("readonly", "undefined,number,1"), ("b", "undefined,undefined,1")]
+            for (subject, reply) in expected {
+                let actual = try await engine.invoke(subject: subject, payload: [])
+                #expect(String(decoding: actual, as: UTF8.self) == reply, "after \(subject)")
             }
         }
     }
