@@ -10,6 +10,10 @@
 //   puts its tick function there right after instantiation,
 // - after every `loop` opcode: `budget -= 1; if budget == 0 { budget = call_indirect tick }`.
 // The tick function checks the invocation's deadline and throws (unwinding the guest) once it has passed.
+//
+// It also decides whether an instance may be recycled (see ``Recyclability``) and, when it may, exports what
+// the shim must save and restore: every mutable defined global as `__nex_global_<index>` and memory 0 as
+// ``memoryExport``.
 
 /// Why a module could not be rewritten.
 struct ModuleRewriteError: Error, CustomStringConvertible {
@@ -22,6 +26,30 @@ struct RewrittenModule {
     var bytes: [UInt8]
     /// The loops that got a budget check.
     var instrumentedLoops: Int
+    /// Whether a used instance can be restored to its post-instantiation state instead of instantiated again.
+    var recyclability: Recyclability
+}
+
+/// Whether restoring an instance's linear memory and mutable globals to a snapshot taken right after
+/// instantiation gives exactly the state of a fresh instance.
+///
+/// That holds when memory and globals are all the mutable state there is: nothing shared with the host
+/// (no imported memory, table or global), one memory at most (not shared, not 64-bit), no instruction that
+/// changes a table or drops a segment, every mutable global readable and writable from JS without losing
+/// bits, and no start function that could capture a run's inputs (args, stdin, clocks) in the snapshot.
+/// Anything the rewriter is unsure of makes a module not recyclable: it then gets a fresh instance per run.
+enum Recyclability: Equatable, CustomStringConvertible {
+    case recyclable
+    case notRecyclable(String)
+
+    var isRecyclable: Bool { self == .recyclable }
+
+    var description: String {
+        switch self {
+        case .recyclable: "recyclable"
+        case .notRecyclable(let reason): "not recyclable: \(reason)"
+        }
+    }
 }
 
 enum ModuleRewriter {
@@ -31,6 +59,10 @@ enum ModuleRewriter {
     static let growFailedExport = "__nex_grow_failed"
     /// Loop iterations between two deadline checks.
     static let loopBudget: Int32 = 65536
+    /// The export-name prefix of mutable globals (followed by the global's index), for a recyclable module.
+    static let globalExportPrefix = "__nex_global_"
+    /// The export name of memory 0, for a recyclable module (WASI's own `memory` export is not guaranteed).
+    static let memoryExport = "__nex_memory"
 
     static func rewrite(_ bytes: [UInt8], maxMemoryPages: UInt64) throws(ModuleRewriteError) -> RewrittenModule {
         var reader = ByteReader(bytes)
@@ -51,12 +83,16 @@ enum ModuleRewriter {
         // Index spaces: imports come first in each.
         var importedFunctions = 0, importedTables = 0, importedGlobals = 0
         var memory64 = false, hasMemory = false
+        var notRecyclable: String?
+        func refuseRecycling(_ reason: String) { if notRecyclable == nil { notRecyclable = reason } }
         if let imports = sections.first(where: { $0.id == 2 }) {
             var r = ByteReader(imports.payload)
             for _ in 0..<(try r.u32()) {
                 _ = try r.name()
                 _ = try r.name()
-                switch try r.byte() {
+                let kind = try r.byte()
+                if kind != 0 { refuseRecycling("the module imports a table, memory, global or tag") }
+                switch kind {
                 case 0: _ = try r.u32(); importedFunctions += 1
                 case 1: try r.skipRefType(); try r.skipLimits(); importedTables += 1
                 case 2:
@@ -73,18 +109,30 @@ enum ModuleRewriter {
         let definedTables = try sections.first(where: { $0.id == 4 }).map { s throws(ModuleRewriteError) in
             var r = ByteReader(s.payload); return Int(try r.u32())
         } ?? 0
-        let definedGlobals = try sections.first(where: { $0.id == 6 }).map { s throws(ModuleRewriteError) in
-            var r = ByteReader(s.payload); return Int(try r.u32())
-        } ?? 0
+        let globals = try definedGlobals(sections.first(where: { $0.id == 6 })?.payload)
+        let definedGlobals = globals.count
         let definedFunctions = try sections.first(where: { $0.id == 3 }).map { s throws(ModuleRewriteError) in
             var r = ByteReader(s.payload); return Int(try r.u32())
         } ?? 0
+        var definedMemories = 0
         if let memories = sections.first(where: { $0.id == 5 }) {
             var r = ByteReader(memories.payload)
-            if try r.u32() > 0 {
+            definedMemories = Int(try r.u32())
+            if definedMemories > 0 {
                 hasMemory = true
-                if try r.peek() & 0x04 != 0 { memory64 = true }
+                let flags = try r.peek()
+                if flags & 0x04 != 0 { memory64 = true }
+                if flags & 0x04 != 0 || flags & 0x02 != 0 { refuseRecycling("a 64-bit or shared memory") }
             }
+        }
+        if definedMemories > 1 { refuseRecycling("more than one memory") }
+        if sections.contains(where: { $0.id == 8 }) && importedFunctions > 0 {
+            // The start function runs before the snapshot; through an import it could capture one run's
+            // inputs (args, stdin, clock, randomness) in it.
+            refuseRecycling("a start function in a module with imports")
+        }
+        for global in globals where global.mutable {
+            if let reason = global.notRestorable { refuseRecycling(reason) }
         }
         let tickType = UInt32(typeCount)
         let growType = UInt32(typeCount + 1)
@@ -122,9 +170,26 @@ enum ModuleRewriter {
         var loops = 0
         if let index = sections.firstIndex(where: { $0.id == 10 }) {
             let check = budgetCheck(global: budgetGlobal, type: tickType, table: tickTable)
+            var stateChange: String?
             sections[index].payload = try instrumentCode(sections[index].payload, check: check,
                                                          growCall: instrumentGrow ? [0x10] + uleb(UInt64(growFunction)) : nil,
-                                                         skipLast: instrumentGrow, loops: &loops)
+                                                         skipLast: instrumentGrow, loops: &loops, stateChange: &stateChange)
+            if let stateChange { refuseRecycling("the code uses \(stateChange)") }
+        }
+
+        let recyclability: Recyclability = notRecyclable.map { .notRecyclable($0) } ?? .recyclable
+        if recyclability.isRecyclable {
+            // The original mutable globals, then ours (the budget, and the grow flag when appended): a
+            // recycled instance starts with them as a fresh one would.
+            var mutable = globals.indices.filter { globals[$0].mutable }.map { UInt32(importedGlobals + $0) }
+            mutable.append(budgetGlobal)
+            if instrumentGrow { mutable.append(growFailedGlobal) }
+            for index in mutable {
+                appendEntry(to: &sections, id: 7, entry: encodeName("\(globalExportPrefix)\(index)") + [0x03] + uleb(UInt64(index)))
+            }
+            if definedMemories == 1 {
+                appendEntry(to: &sections, id: 7, entry: encodeName(memoryExport) + [0x02, 0x00])
+            }
         }
 
         var out: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
@@ -134,7 +199,7 @@ enum ModuleRewriter {
             out += uleb(UInt64(section.payload.count))
             out += section.payload
         }
-        return RewrittenModule(bytes: out, instrumentedLoops: loops)
+        return RewrittenModule(bytes: out, instrumentedLoops: loops, recyclability: recyclability)
     }
 
     /// The code run at every loop header; leaves the operand stack as it found it.
@@ -180,6 +245,71 @@ enum ModuleRewriter {
         return Int(count)
     }
 
+    /// A global of the global section, as far as recycling cares.
+    struct DefinedGlobal {
+        var mutable: Bool
+        /// Why the shim could not save and restore it exactly through JS, if it could not.
+        var notRestorable: String?
+    }
+
+    static func definedGlobals(_ payload: [UInt8]?) throws(ModuleRewriteError) -> [DefinedGlobal] {
+        guard let payload else { return [] }
+        var r = ByteReader(payload)
+        var globals: [DefinedGlobal] = []
+        for _ in 0..<(try r.u32()) {
+            let type = try r.peek()
+            try r.skipValType()
+            let mutable = try r.byte() & 0x01 != 0
+            let initStart = r.position
+            while true {
+                let opcode = try r.byte()
+                if opcode == 0x0B { break }
+                try r.skipImmediates(of: opcode)
+            }
+            let initializer = Array(payload[initStart..<r.position])
+            var notRestorable: String?
+            switch type {
+            case 0x7F, 0x7E: break // i32, i64 (a BigInt in JS): exact
+            case 0x7D, 0x7C:
+                // A JS number carries every f32/f64 bit pattern but a NaN's: writing a NaN back may change
+                // its payload or sign. So only a constant, non-NaN initial value is accepted.
+                if !isNonNaNConstant(initializer, f32: type == 0x7D) { notRestorable = "a mutable float global starting as NaN or non-constant" }
+            default:
+                notRestorable = "a mutable global of type 0x\(String(type, radix: 16)) (v128 or reference)"
+            }
+            globals.append(DefinedGlobal(mutable: mutable, notRestorable: notRestorable))
+        }
+        return globals
+    }
+
+    /// `f32.const x end` / `f64.const x end` with x not a NaN.
+    private static func isNonNaNConstant(_ initializer: [UInt8], f32: Bool) -> Bool {
+        if f32 {
+            guard initializer.count == 6, initializer[0] == 0x43 else { return false }
+            let bits = initializer[1..<5].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            return !Float(bitPattern: bits).isNaN
+        }
+        guard initializer.count == 10, initializer[0] == 0x44 else { return false }
+        let bits = initializer[1..<9].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return !Double(bitPattern: bits).isNaN
+    }
+
+    /// The name of an instruction that changes instance state other than memory and globals (tables,
+    /// segments), or whose effect the rewriter does not vouch for (atomics); nil for any other.
+    static func stateChangingInstruction(_ opcode: UInt8, sub: UInt32?) -> String? {
+        switch (opcode, sub) {
+        case (0x26, _): "table.set"
+        case (0xFC, 9): "data.drop"
+        case (0xFC, 12): "table.init"
+        case (0xFC, 13): "elem.drop"
+        case (0xFC, 14): "table.copy"
+        case (0xFC, 15): "table.grow"
+        case (0xFC, 17): "table.fill"
+        case (0xFE, _): "atomic instructions"
+        default: nil
+        }
+    }
+
     private static func capMemories(_ payload: [UInt8], maxPages: UInt64) throws(ModuleRewriteError) -> [UInt8] {
         var r = ByteReader(payload)
         let count = try r.u32()
@@ -203,7 +333,7 @@ enum ModuleRewriter {
     }
 
     private static func instrumentCode(_ payload: [UInt8], check: [UInt8], growCall: [UInt8]?, skipLast: Bool,
-                                       loops: inout Int) throws(ModuleRewriteError) -> [UInt8] {
+                                       loops: inout Int, stateChange: inout String?) throws(ModuleRewriteError) -> [UInt8] {
         var r = ByteReader(payload)
         let count = try r.u32()
         var out = uleb(UInt64(count))
@@ -215,7 +345,7 @@ enum ModuleRewriter {
                 out += uleb(UInt64(size)) + body
                 continue
             }
-            let rewritten = try instrumentBody(body, check: check, growCall: growCall, loops: &loops)
+            let rewritten = try instrumentBody(body, check: check, growCall: growCall, loops: &loops, stateChange: &stateChange)
             out += uleb(UInt64(rewritten.count))
             out += rewritten
         }
@@ -223,7 +353,7 @@ enum ModuleRewriter {
     }
 
     private static func instrumentBody(_ body: [UInt8], check: [UInt8], growCall: [UInt8]?,
-                                       loops: inout Int) throws(ModuleRewriteError) -> [UInt8] {
+                                       loops: inout Int, stateChange: inout String?) throws(ModuleRewriteError) -> [UInt8] {
         var r = ByteReader(body)
         for _ in 0..<(try r.u32()) {
             _ = try r.u32()
@@ -235,6 +365,10 @@ enum ModuleRewriter {
         while !r.atEnd {
             let start = r.position
             let opcode = try r.byte()
+            if stateChange == nil, opcode == 0x26 || opcode == 0xFC || opcode == 0xFE {
+                var peek = r
+                stateChange = stateChangingInstruction(opcode, sub: opcode == 0xFC ? try peek.u32() : nil)
+            }
             try r.skipImmediates(of: opcode)
             if opcode == 0x40, let growCall, body[start + 1] == 0x00, r.position == start + 2 {
                 out += body[copied..<start]

@@ -5,7 +5,14 @@
 // Swift defines before evaluating this: `__nexModuleBytes` (Uint8Array), `__nexEnv` (array of Uint8Array,
 // `KEY=value`), and the native functions `__nexClock(id) -> [sec, nsec] | null`, `__nexRandom(n) ->
 // Uint8Array`, `__nexSleep(ns)`, `__nexHost(op, ...args)`. The script defines `__nexCompile()` (checks and
-// compiles the module, returns an error string or null) and `__nexRun(subject, stdin, timeoutMs)`.
+// compiles the module, returns an error string or null), `__nexRun(subject, stdin, timeoutMs)` and
+// `__nexRestore()`.
+//
+// Recycling (a module the rewriter found recyclable, see `Recyclability`): the first run keeps its instance
+// and a snapshot of its memory bytes and mutable globals taken right after instantiation. After a run that
+// ended by returning or `proc_exit`, with the memory at its snapshot size, the instance is kept "dirty";
+// `__nexRestore()` (or the next run, whichever comes first) copies the snapshot back. A trap, a timeout or a
+// grown memory (a Wasm memory cannot shrink) drops it: the next run instantiates afresh.
 
 enum WasiShim {
     static let source = #"""
@@ -18,6 +25,8 @@ const TIMEOUT = globalThis.__nexTimeout = { nexTimeout: true };
 const ARG0 = new Uint8Array([110, 101, 120, 102, 117, 110, 99, 116, 105, 111, 110]); // "nexfunction"
 let module = null, imports = null, tickFunction = null;
 let S = null; // the state of the running invocation
+let recycle = false, globalNames = [], maxSnapshotBytes = 0;
+let kept = null; // the recycled instance: { instance, memory, snapshot, globals, values, dirty }
 
 function memory() {
     if (!S.memory) throw new WebAssembly.RuntimeError("the module exports no memory");
@@ -270,7 +279,33 @@ function makeTick() {
     return new WebAssembly.Instance(new WebAssembly.Module(bytes), { n: { t: tick } }).exports.t;
 }
 
-globalThis.__nexCompile = function () {
+// Takes the snapshot of a just-instantiated instance; null when its memory is too large to copy per run
+// faster than instantiating afresh.
+function capture(instance) {
+    const memory = instance.exports.__nex_memory || null;
+    let snapshot = null;
+    if (memory !== null) {
+        if (memory.buffer.byteLength > maxSnapshotBytes) return null;
+        snapshot = new Uint8Array(memory.buffer).slice();
+    }
+    const globals = globalNames.map((name) => instance.exports[name]);
+    return { instance: instance, memory: memory, snapshot: snapshot, globals: globals,
+             values: globals.map((g) => g.value), dirty: false };
+}
+
+function restore(k) {
+    if (k.memory !== null) new Uint8Array(k.memory.buffer).set(k.snapshot);
+    const globals = k.globals, values = k.values;
+    for (let i = 0; i < globals.length; i++) globals[i].value = values[i];
+    k.dirty = false;
+}
+
+globalThis.__nexRestore = function () {
+    if (kept !== null && kept.dirty) restore(kept);
+};
+
+// `recyclable`: the rewriter's verdict; `snapshotLimit`: the largest memory (bytes) worth restoring.
+globalThis.__nexCompile = function (recyclable, snapshotLimit) {
     try {
         module = new WebAssembly.Module(__nexModuleBytes);
     } catch (e) {
@@ -290,25 +325,36 @@ globalThis.__nexCompile = function () {
         }
     }
     tickFunction = makeTick();
+    recycle = recyclable === true;
+    maxSnapshotBytes = snapshotLimit;
+    globalNames = WebAssembly.Module.exports(module)
+        .filter((e) => e.kind === "global" && e.name.startsWith("__nex_global_")).map((e) => e.name);
     return null;
 };
 
-// Returns [status, detail, stdout, stderr, memoryBytes, growRefused]: status 0 = exited with code `detail`, 1 = trapped
+// Returns [status, detail, stdout, stderr, memoryBytes, growRefused, recycled]: status 0 = exited with code `detail`, 1 = trapped
 // (detail = the message), 2 = timed out, 3 = could not instantiate.
 globalThis.__nexRun = function (subject, stdin, timeoutMs) {
     S = { subject: subject, stdin: stdin, stdinPos: 0, stdout: new Output(), stderr: new Output(),
           exitCode: 0, memory: null, deadline: Date.now() + timeoutMs };
     let status = 0, detail = 0;
     let instance;
-    try {
-        instance = new WebAssembly.Instance(module, imports);
-    } catch (e) {
-        return [3, String(e), S.stdout.bytes(), S.stderr.bytes(), 0];
+    const recycled = kept !== null;
+    if (recycled) {
+        if (kept.dirty) restore(kept); // not restored eagerly after the last run
+        instance = kept.instance;
+    } else {
+        try {
+            instance = new WebAssembly.Instance(module, imports);
+        } catch (e) {
+            return [3, String(e), S.stdout.bytes(), S.stderr.bytes(), 0, false, false];
+        }
+        const table = instance.exports.__nex_tick_table;
+        if (table) table.set(0, tickFunction);
+        if (recycle) kept = capture(instance);
     }
     const mem = instance.exports.memory;
     S.memory = mem instanceof WebAssembly.Memory ? mem : null;
-    const table = instance.exports.__nex_tick_table;
-    if (table) table.set(0, tickFunction);
     try {
         instance.exports._start();
     } catch (e) {
@@ -318,7 +364,12 @@ globalThis.__nexRun = function (subject, stdin, timeoutMs) {
     }
     const growFailed = instance.exports.__nex_grow_failed;
     const result = [status, detail, S.stdout.bytes(), S.stderr.bytes(), S.memory ? S.memory.buffer.byteLength : 0,
-                    growFailed instanceof WebAssembly.Global && growFailed.value === 1];
+                    growFailed instanceof WebAssembly.Global && growFailed.value === 1, recycled];
+    if (kept !== null) {
+        // Only a run that ended as the guest meant it leaves a state the snapshot can undo for sure.
+        const grown = kept.memory !== null && kept.memory.buffer.byteLength !== kept.snapshot.length;
+        if (status === 0 && !grown) kept.dirty = true; else kept = null;
+    }
     S = null;
     return result;
 };

@@ -9,17 +9,22 @@ import NexHostServices
 ///
 /// At deploy the module is checked, its memory maximum capped at ``FunctionLimits/maxMemoryBytes`` and its
 /// loops instrumented so that ``FunctionLimits/executionTimeout`` stops even a loop that never calls out;
-/// then each worker thread compiles it once. Per trigger, `_start` runs on a fresh instance.
+/// then each worker thread compiles it once. Per trigger, `_start` runs on a clean instance: each worker
+/// keeps its instance and restores it from a post-instantiation snapshot when the module is provably
+/// recyclable (``Recyclability``), and instantiates afresh otherwise.
 public struct WasmEngineFactory: FunctionEngineFactory {
     /// Worker threads per deployed function; each owns a JSC VM and its own compiled copy of the module.
     public var workerCount: Int
+    /// Recycle instances of modules that allow it (on by default; off gives a fresh instance per trigger).
+    public var recycleInstances: Bool
 
     public init() {
         self.init(workerCount: min(4, max(2, ProcessInfo.processInfo.activeProcessorCount)))
     }
 
-    public init(workerCount: Int) {
+    public init(workerCount: Int, recycleInstances: Bool = true) {
         self.workerCount = max(1, workerCount)
+        self.recycleInstances = recycleInstances
     }
 
     public func compile(_ artifact: [UInt8], context: FunctionContext) async throws(FunctionError) -> any FunctionEngine {
@@ -29,11 +34,14 @@ public struct WasmEngineFactory: FunctionEngineFactory {
         }
         let pool = WorkerPool(count: workerCount, context: context)
         let maxPages = UInt64(max(1, context.limits.maxMemoryBytes / 65536))
+        let recycleInstances = self.recycleInstances
         let result = await pool.start { workers in
             // The engine's own verdict first, on the module as written: its message is the clearest.
             if let error = workers.compile(artifact), error.code == .invalidArtifact { return .failure(error) }
             do throws(ModuleRewriteError) {
-                return .success(try ModuleRewriter.rewrite(artifact, maxMemoryPages: maxPages).bytes)
+                let rewritten = try ModuleRewriter.rewrite(artifact, maxMemoryPages: maxPages)
+                return .success(WorkerPool.PreparedModule(bytes: rewritten.bytes,
+                                                          recycle: recycleInstances && rewritten.recyclability.isRecyclable))
             } catch {
                 return .failure(FunctionError(code: .invalidArtifact, message: "cannot prepare the module: \(error)"))
             }
@@ -66,6 +74,8 @@ final class WasmEngine: FunctionEngine {
                 return
             }
             completion(worker.run(subject: subject, payload: payload, timeout: timeout).flatMap(reply))
+            // After the reply went out: the snapshot copy stays off the next trigger's path.
+            worker.restore()
         }
     }
 
@@ -129,6 +139,12 @@ final class WorkerPool: @unchecked Sendable {
         self.context = context
     }
 
+    /// The module every worker compiles: the rewritten bytes, and whether to recycle its instances.
+    struct PreparedModule: Sendable {
+        var bytes: [UInt8]
+        var recycle: Bool
+    }
+
     /// The compile step every worker runs once at start, given a way to compile module bytes.
     struct Compiler {
         fileprivate let worker: WasmWorker
@@ -137,17 +153,17 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Starts the threads. The first one checks the artifact and prepares the bytes (`prepare`, which may
     /// compile with the worker it is given); then every worker compiles the prepared module.
-    func start(prepare: @escaping @Sendable (Compiler) -> Result<[UInt8], FunctionError>) async -> Result<Void, FunctionError> {
-        let prepared: Result<[UInt8], FunctionError> = await withCheckedContinuation { continuation in
+    func start(prepare: @escaping @Sendable (Compiler) -> Result<PreparedModule, FunctionError>) async -> Result<Void, FunctionError> {
+        let prepared: Result<PreparedModule, FunctionError> = await withCheckedContinuation { continuation in
             // A throwaway worker: its context saw the unprepared module.
             spawn { worker in
                 continuation.resume(returning: prepare(Compiler(worker: worker)))
                 return nil
             }
         }
-        let bytes: [UInt8]
+        let module: PreparedModule
         switch prepared {
-        case .success(let value): bytes = value
+        case .success(let value): module = value
         case .failure(let error): return .failure(error)
         }
         let failures = FailureList()
@@ -156,7 +172,7 @@ final class WorkerPool: @unchecked Sendable {
                 group.addTask {
                     await withCheckedContinuation { (started: CheckedContinuation<Void, Never>) in
                         self.spawn { worker in
-                            let error = worker.compile(bytes)
+                            let error = worker.compile(module.bytes, recycle: module.recycle)
                             if let error { failures.append(error) }
                             started.resume()
                             return error == nil ? worker : nil

@@ -16,6 +16,8 @@ struct WasmRunOutcome {
     var memoryBytes: Int
     /// A `memory.grow` was refused (the memory cap reached).
     var growRefused: Bool
+    /// The run used the worker's kept instance, restored from its snapshot (false: a fresh instance).
+    var recycled: Bool
 }
 
 final class WasmWorker {
@@ -23,6 +25,7 @@ final class WasmWorker {
     private let group: JSContextGroupRef
     private let ctx: JSGlobalContextRef
     private var runFunction: JSObjectRef?
+    private var restoreFunction: JSObjectRef?
     private var timeoutSentinel: JSValueRef?
     /// The text of the last failed host call, for `nex.last_error`.
     fileprivate var lastError: [UInt8] = []
@@ -38,6 +41,7 @@ final class WasmWorker {
 
     deinit {
         if let runFunction { JSValueUnprotect(ctx, runFunction) }
+        if let restoreFunction { JSValueUnprotect(ctx, restoreFunction) }
         if let timeoutSentinel { JSValueUnprotect(ctx, timeoutSentinel) }
         JSGlobalContextRelease(ctx)
         JSContextGroupRelease(group)
@@ -52,9 +56,16 @@ final class WasmWorker {
         setenv("JSC_useWasmFastMemory", "false", 0)
     }()
 
+    /// The largest linear memory a recycled instance restores from its snapshot. Copying is linear in the
+    /// memory's size while a fresh instance's memory starts out as untouched zero pages, so past a few MiB
+    /// a fresh instance is likely the cheaper clean state. A chosen bound, not a measured crossover; a wasi-libc
+    /// C module starts with 128 KiB (the echo's restore costs ~8–10 µs), a Rust one with ~1.1 MiB.
+    static let maxSnapshotBytes = 4 << 20
+
     /// Installs the shim and compiles the module; returns the engine's reason when it is not a usable
-    /// WASI command.
-    func compile(_ module: [UInt8]) -> FunctionError? {
+    /// WASI command. `recycle`: keep an instance between runs and restore it from a snapshot (only for a
+    /// module ``ModuleRewriter`` found recyclable and prepared for it).
+    func compile(_ module: [UInt8], recycle: Bool = false) -> FunctionError? {
         let global = JSContextGetGlobalObject(ctx)
         setGlobal(global, "__nexModuleBytes", makeBytes(module))
         let env = context.environment.sorted { $0.key < $1.key }.map { makeBytes(Array("\($0.key)=\($0.value)".utf8)) }
@@ -68,7 +79,7 @@ final class WasmWorker {
         var exception: JSValueRef?
         _ = evaluate(WasiShim.source, exception: &exception)
         if let exception { return FunctionError(code: .engine, message: "WASI shim: \(string(exception))") }
-        let result = evaluate("__nexCompile()", exception: &exception)
+        let result = evaluate("__nexCompile(\(recycle), \(WasmWorker.maxSnapshotBytes))", exception: &exception)
         if let exception { return FunctionError(code: .engine, message: "compile: \(string(exception))") }
         if let result, !JSValueIsNull(ctx, result) {
             return FunctionError(code: .invalidArtifact, message: string(result))
@@ -77,11 +88,22 @@ final class WasmWorker {
         runFunction = JSValueToObject(ctx, property(global, "__nexRun"), nil)
         timeoutSentinel = property(global, "__nexTimeout")
         JSValueProtect(ctx, runFunction)
+        if recycle {
+            restoreFunction = JSValueToObject(ctx, property(global, "__nexRestore"), nil)
+            JSValueProtect(ctx, restoreFunction)
+        }
         JSValueProtect(ctx, timeoutSentinel)
         return nil
     }
 
-    /// Runs `_start` once on a fresh instance.
+    /// Restores a kept instance from its snapshot now, so that the copy is not on the next trigger's path
+    /// (the next run would restore it otherwise). Nothing to do for a fresh-instance module.
+    func restore() {
+        guard let restoreFunction else { return }
+        JSObjectCallAsFunction(ctx, restoreFunction, nil, 0, nil, nil)
+    }
+
+    /// Runs `_start` once on a clean instance: fresh, or the kept one restored to its snapshot.
     func run(subject: String, payload: [UInt8], timeout: Duration) -> Result<WasmRunOutcome, FunctionError> {
         guard let runFunction else { return .failure(FunctionError(code: .engine, message: "the module is not compiled")) }
         deadline = .now + timeout
@@ -108,7 +130,8 @@ final class WasmWorker {
             stdout: bytes(JSObjectGetPropertyAtIndex(ctx, array, 2, nil)) ?? [],
             stderr: bytes(JSObjectGetPropertyAtIndex(ctx, array, 3, nil)) ?? [],
             memoryBytes: Int(JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, array, 4, nil), nil)),
-            growRefused: JSValueToBoolean(ctx, JSObjectGetPropertyAtIndex(ctx, array, 5, nil))
+            growRefused: JSValueToBoolean(ctx, JSObjectGetPropertyAtIndex(ctx, array, 5, nil)),
+            recycled: JSValueToBoolean(ctx, JSObjectGetPropertyAtIndex(ctx, array, 6, nil))
         )
         // Dead instances hold linear memory until collected; collect at our pace, not at the next trigger's.
         if outcome.memoryBytes > 32 << 20 { JSGarbageCollect(ctx) }

@@ -59,11 +59,12 @@ enum Guests {
         return Array(try Data(contentsOf: output))
     }
 
-    static func wat(_ text: String) throws -> [UInt8] {
+    /// Assembles WAT; `features`: wat2wasm flags such as `--enable-threads`.
+    static func wat(_ text: String, features: [String] = []) throws -> [UInt8] {
         let directory = try scratchDirectory()
         let source = directory.appendingPathComponent("module.wat"), output = directory.appendingPathComponent("module.wasm")
         try Data(text.utf8).write(to: source)
-        try run("wat2wasm", [source.path, "-o", output.path])
+        try run("wat2wasm", features + [source.path, "-o", output.path])
         return Array(try Data(contentsOf: output))
     }
 
