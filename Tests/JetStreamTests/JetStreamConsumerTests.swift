@@ -111,12 +111,13 @@ struct JetStreamConsumerTests {
 
     @Test func inProgressExtendsTheAckWait() async throws {
         try await withCoreJetStream { js, _ in
-            let consumer = try await setUp(js, messages: 1, ackWait: .seconds(4))
+            let consumer = try await setUp(js, messages: 1, ackWait: .seconds(8))
             let batch = try await consumer.fetch(batch: 1)
             try #require(batch.count == 1)
             // Keep the message for longer than the ack wait while saying we work on it: never redelivered.
-            // (Frequent progress reports leave a wide margin for a busy machine.)
-            for _ in 0..<10 {
+            // (Progress every half second against an 8 s ack wait: a wide margin for a busy machine, where a
+            // half-second sleep has been seen to take over a second.)
+            for _ in 0..<20 {
                 try await Task.sleep(for: .milliseconds(500))
                 try await batch[0].inProgress()
             }
