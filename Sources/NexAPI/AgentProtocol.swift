@@ -24,6 +24,10 @@ public enum AgentSubjects {
     public static func event(agent: String, type: NexEventType) -> String { "hostint.\(agent).events.\(type)" }
     /// Subscription pattern for ``event(agent:type:)``.
     public static func events(agent: String) -> String { "hostint.\(agent).events.*" }
+    /// agent → node publish: `[AgentFunctionExecution]`, the function executions finished since the last such
+    /// message (the agent coalesces them for a moment: one message for many triggers). The node sums each
+    /// workload's execution time and publishes one `function_exec_succeeded`/`_failed` CloudEvent per execution.
+    public static func executions(agent: String) -> String { "hostint.\(agent).executions" }
     /// agent → node publish: `AgentLogEntry`.
     public static func logs(agent: String) -> String { "hostint.\(agent).logs" }
     /// agent → node publish: `AgentProcessStarted`, each time a workload process (re)starts, so the node
@@ -327,6 +331,52 @@ public struct AgentUndeployReply: Hashable, Sendable, Codable {
 /// agent → node: one log record of a workload (`hostint.{id}.logs`); the node republishes it as a
 /// `LogRecord` on `$NEX.logs.{ns}.{node}.{name}.{workloadId}`. A record without a workload ID is the
 /// agent's own and goes to the node's log.
+/// One finished function execution, in an ``AgentSubjects/executions(agent:)`` message.
+public struct AgentFunctionExecution: Hashable, Sendable, Codable {
+    public var workloadID: String
+    /// The trigger subscription's subject pattern.
+    public var triggerSubject: String
+    public var outcome: Outcome
+
+    public enum Outcome: Hashable, Sendable {
+        /// Replied (when asked to) after running this long.
+        case succeeded(elapsedNanos: Int64)
+        /// Failed with this message; no reply was sent.
+        case failed(String)
+    }
+
+    public init(workloadID: String, triggerSubject: String, outcome: Outcome) {
+        self.workloadID = workloadID
+        self.triggerSubject = triggerSubject
+        self.outcome = outcome
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case workloadID = "workload_id", triggerSubject = "trigger_subject", elapsedNanos = "elapsed_nanos", error
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        workloadID = try container.decode(String.self, forKey: .workloadID)
+        triggerSubject = try container.decode(String.self, forKey: .triggerSubject)
+        if let error = try container.decodeIfPresent(String.self, forKey: .error) {
+            outcome = .failed(error)
+        } else {
+            outcome = .succeeded(elapsedNanos: try container.decode(Int64.self, forKey: .elapsedNanos))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(workloadID, forKey: .workloadID)
+        try container.encode(triggerSubject, forKey: .triggerSubject)
+        switch outcome {
+        case .succeeded(let nanos): try container.encode(nanos, forKey: .elapsedNanos)
+        case .failed(let error): try container.encode(error, forKey: .error)
+        }
+    }
+}
+
 public struct AgentLogEntry: Hashable, Sendable, Codable {
     public var workloadID: String?
     public var level: NexLogLevel

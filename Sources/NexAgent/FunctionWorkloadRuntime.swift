@@ -150,13 +150,18 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
         }
         logger.debug("function ready", metadata: ["nex.triggers": "\(request.triggerSubjects)"])
 
-        let reporter = ExecutionReporter(session: session, request: request)
-        // Events follow replies through one stream, in completion order, published by one task.
-        let (executions, executed) = AsyncStream.makeStream(of: Execution.self)
+        let reporter = ExecutionReporter(session: session, workloadID: request.workloadID)
+        // Reports follow replies, in completion order, coalesced by one task.
+        let executed = ExecutionBatcher()
         let inFlight = InFlightLimit(maximum: Self.maximumInFlight)
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await execution in executions { await reporter.report(execution) }
+                while await executed.waitForExecutions() {
+                    // Let the executions that finish meanwhile join this report: one message to the node for
+                    // many triggers instead of one each.
+                    if !executed.isFinished { try? await Task.sleep(for: Self.reportCoalescing) }
+                    await reporter.report(executed.takeAll())
+                }
             }
             await withDiscardingTaskGroup { readers in
                 for (pattern, subscription) in triggerSubscriptions {
@@ -165,7 +170,7 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
                             for try await message in subscription {
                                 await inFlight.acquire()
                                 dispatch(message, pattern: pattern, engine: engine, client: client) { execution in
-                                    executed.yield(execution)
+                                    executed.add(execution)
                                     inFlight.release()
                                 }
                             }
@@ -188,6 +193,9 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
     /// Invocations under way at once; later triggers wait in the subscription's bounded buffer (whose overflow
     /// NATS reports as a slow consumer) instead of piling up in memory.
     static let maximumInFlight = 256
+
+    /// How long executions are gathered before they are reported (events are at most this late).
+    static let reportCoalescing: Duration = .milliseconds(2)
 
     /// One trigger: the engine runs it and, on its own thread, the reply goes out at once; the execution is
     /// then handed to `finished` for the event.
@@ -269,30 +277,86 @@ private final class InFlightLimit: Sendable {
     }
 }
 
-/// Reports function executions to the node: `function_exec_succeeded`/`_failed` events and, for
-/// failures, an ERROR log line.
+/// Reports function executions to the node, which counts them and publishes their
+/// `function_exec_succeeded`/`_failed` events; failures also get an ERROR log line.
 private struct ExecutionReporter: Sendable {
     let session: WorkloadSession
-    let request: AgentDeployRequest
+    let workloadID: String
 
-    func report(_ execution: Execution) async {
-        switch execution.outcome {
-        case .success(let elapsed): await succeeded(trigger: execution.trigger, elapsed: elapsed)
-        case .failure(let error): await failed(trigger: execution.trigger, error: error)
+    func report(_ executions: [Execution]) async {
+        var reports: [AgentFunctionExecution] = []
+        reports.reserveCapacity(executions.count)
+        for execution in executions {
+            switch execution.outcome {
+            case .success(let elapsed):
+                let nanos = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+                reports.append(AgentFunctionExecution(workloadID: workloadID, triggerSubject: execution.trigger,
+                                                      outcome: .succeeded(elapsedNanos: nanos)))
+            case .failure(let error):
+                await session.log(.error, "Function execution failed: \(error.message)")
+                reports.append(AgentFunctionExecution(workloadID: workloadID, triggerSubject: execution.trigger,
+                                                      outcome: .failed(error.message)))
+            }
+        }
+        await session.executions(reports)
+    }
+}
+
+/// Finished invocations on their way to the reporter: the engines' threads add them, the reporter task takes
+/// everything gathered so far.
+private final class ExecutionBatcher: Sendable {
+    private struct State {
+        var pending: [Execution] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+
+    func add(_ execution: Execution) {
+        let waiter = state.withLock { state in
+            state.pending.append(execution)
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// No more executions come; the reporter ends once it took the last ones.
+    func finish() {
+        let waiter = state.withLock { state in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Waits until there are executions to report (true) or there will be none (false).
+    func waitForExecutions() async -> Bool {
+        while true {
+            let ready = state.withLock { state -> Bool? in
+                if !state.pending.isEmpty { return true }
+                return state.finished ? false : nil
+            }
+            if let ready { return ready }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if !state.pending.isEmpty || state.finished { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
         }
     }
 
-    private func succeeded(trigger: String, elapsed: Duration) async {
-        let nanos = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        await session.event(.functionExecSucceeded, FunctionExecSucceededEvent(
-            workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
-            triggerSubject: trigger, elapsedNanos: nanos))
-    }
-
-    private func failed(trigger: String, error: FunctionError) async {
-        await session.log(.error, "Function execution failed: \(error.message)")
-        await session.event(.functionExecFailed, FunctionExecFailedEvent(
-            workloadID: request.workloadID, workloadName: request.workloadName, namespace: request.namespace,
-            triggerSubject: trigger, error: error.message))
+    func takeAll() -> [Execution] {
+        state.withLock { state in
+            defer { state.pending = [] }
+            return state.pending
+        }
     }
 }

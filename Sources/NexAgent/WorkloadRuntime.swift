@@ -124,10 +124,10 @@ final class WorkloadSession: Sendable {
                                 to: AgentSubjects.event(agent: publisher.agentID, type: .workloadRestarting))
     }
 
-    /// An event about this workload (function executions), for the node to relay.
-    func event(_ type: NexEventType, _ data: some Encodable & Sendable) async {
-        guard isAccepted else { return }
-        await publisher.publish(data, to: AgentSubjects.event(agent: publisher.agentID, type: type))
+    /// Function executions of this workload, for the node to count and announce.
+    func executions(_ executions: [AgentFunctionExecution]) async {
+        guard isAccepted, !executions.isEmpty else { return }
+        await publisher.publish(executions, to: AgentSubjects.executions(agent: publisher.agentID))
     }
 
     /// The workload is over for good. The first call wins; `workload_undeployed` is published only when

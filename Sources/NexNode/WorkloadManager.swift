@@ -43,6 +43,9 @@ final class WorkloadManager: Sendable {
     private let nodeID: NodeID
     private let logger: Logger
     private let state = Mutex(State())
+    /// `function_exec_succeeded` events by workload and trigger: one per trigger is published, so they are
+    /// spliced into a template (nil: this event does not fit one; the generic encoder writes it).
+    private let succeededTemplates = Mutex<[String: CloudEventTemplate?]>([:])
     private let poolWake: AsyncStream<Void>.Continuation
     private let poolWakes: AsyncStream<Void>
 
@@ -263,6 +266,10 @@ final class WorkloadManager: Sendable {
                 guard state.registry.workload(id)?.agentID == agentID else { return }
                 state.registry.update(id) { $0.processGroups.append(started.processGroup) }
             }
+        case "executions":
+            guard let executions = try? NexJSON.decode([AgentFunctionExecution].self, from: message.payload.readableBytesView)
+            else { return }
+            await relayExecutions(agentID, executions)
         case "events" where tokens.count == 4:
             guard let type = try? NexEventType(String(tokens[3])) else { return }
             await relayEvent(agentID, type, message.payload.readableBytesView)
@@ -305,26 +312,56 @@ final class WorkloadManager: Sendable {
         case .workloadUndeployed, .workloadRestarting:
             guard let event = try? NexJSON.decode(WorkloadStatusEvent.self, from: payload) else { return }
             await relayStatus(agentID, type, event)
-        case .functionExecSucceeded:
-            guard let event = try? NexJSON.decode(FunctionExecSucceededEvent.self, from: payload),
-                  let record = recordRuntime(agentID, event.workloadID, nanos: event.elapsedNanos) else { return }
-            await publishWorkloadEvent(type, event, of: record)
-        case .functionExecFailed:
-            guard let event = try? NexJSON.decode(FunctionExecFailedEvent.self, from: payload),
-                  let record = recordRuntime(agentID, event.workloadID, nanos: 0) else { return }
-            await publishWorkloadEvent(type, event, of: record)
         default:
             logger.debug("Ignoring an agent event of unknown type", metadata: ["nex.agent.id": "\(agentID)", "nex.event.type": "\(type)"])
         }
     }
 
-    /// The workload of `agentID` named `workloadID`, with `nanos` added to its execution time.
-    private func recordRuntime(_ agentID: String, _ workloadID: String, nanos: Int64) -> WorkloadRecord? {
-        guard let id = WorkloadID(validating: workloadID) else { return nil }
-        return state.withLock { state in
-            guard let record = state.registry.workload(id), record.agentID == agentID else { return nil }
-            state.registry.update(id) { $0.runtime += .nanoseconds(nanos) }
-            return record
+    /// Adds the executions' time to their workloads (of `agentID`) and publishes one event per execution.
+    private func relayExecutions(_ agentID: String, _ executions: [AgentFunctionExecution]) async {
+        let records: [WorkloadRecord?] = state.withLock { state in
+            executions.map { execution in
+                guard let id = WorkloadID(validating: execution.workloadID), let record = state.registry.workload(id),
+                      record.agentID == agentID else { return nil }
+                if case .succeeded(let nanos) = execution.outcome {
+                    state.registry.update(id) { $0.runtime += .nanoseconds(nanos) }
+                }
+                return record
+            }
+        }
+        for (execution, record) in zip(executions, records) {
+            guard let record else { continue }
+            switch execution.outcome {
+            case .succeeded(let nanos):
+                let event = { (id: String, time: GoTime, nanos: Int64) in
+                    NexCloudEvent(id: id, source: "\(self.nodeID)-\(record.id)", type: .functionExecSucceeded, time: time,
+                                  data: FunctionExecSucceededEvent(
+                                      workloadID: record.id.rawValue, workloadName: record.name.rawValue,
+                                      namespace: record.namespace.rawValue, triggerSubject: execution.triggerSubject,
+                                      elapsedNanos: nanos),
+                                  extensions: [NexCloudEvent<FunctionExecSucceededEvent>.namespaceExtension: record.namespace.rawValue])
+                }
+                let template = succeededTemplates.withLock { templates -> CloudEventTemplate? in
+                    let key = "\(record.id) \(execution.triggerSubject)"
+                    if let cached = templates[key] { return cached }
+                    if templates.count >= 1024 { templates.removeAll() }
+                    let template = CloudEventTemplate(event)
+                    templates[key] = .some(template)
+                    return template
+                }
+                let bytes = template?.encode(id: CloudEventID.random(), time: .now(), number: nanos)
+                    ?? (try? NexJSON.encode(event(CloudEventID.random(), .now(), nanos)))
+                guard let bytes else { continue }
+                do {
+                    try await control.publish(bytes, to: NexSubject.event(record.namespace, .functionExecSucceeded).description)
+                } catch {
+                    logger.warning("Cannot publish event", metadata: ["nex.event.type": "function_exec_succeeded", "nex.error": "\(error)"])
+                }
+            case .failed(let error):
+                await publishWorkloadEvent(.functionExecFailed, FunctionExecFailedEvent(
+                    workloadID: record.id.rawValue, workloadName: record.name.rawValue, namespace: record.namespace.rawValue,
+                    triggerSubject: execution.triggerSubject, error: error), of: record)
+            }
         }
     }
 
@@ -609,7 +646,7 @@ final class WorkloadManager: Sendable {
     // MARK: - Plumbing
 
     private func publishWorkloadEvent<Data: Codable & Sendable>(_ type: NexEventType, _ data: Data, of record: WorkloadRecord) async {
-        let event = NexCloudEvent(id: UUID().uuidString.lowercased(), source: "\(nodeID)-\(record.id)", type: type, time: .now(),
+        let event = NexCloudEvent(id: CloudEventID.random(), source: "\(nodeID)-\(record.id)", type: type, time: .now(),
                                   data: data, extensions: [NexCloudEvent<Data>.namespaceExtension: record.namespace.rawValue])
         guard let bytes = try? NexJSON.encode(event) else { return }
         do {
