@@ -31,6 +31,7 @@ test: bootstrap
 bench: bootstrap
 	$(SWIFT) build -c release --product nex-bench
 	$(SWIFT) build -c release --product nex-agent
+	$(SWIFT) build -c release --product nex
 	.build/release/nex-bench $(if $(ONLY),--only $(ONLY)) $(BENCH_ARGS)
 
 clean:

@@ -42,6 +42,42 @@ struct BenchNode: Sendable {
         }
     }
 
+    /// Runs `nex node up` (the release build beside this executable) with `configuration` on `url` as a
+    /// process of its own, as in production, so that the node's work (events of every function execution)
+    /// does not share this benchmark's threads; runs `body`, then stops the node with SIGTERM.
+    static func runProcess<T: Sendable>(url: String, configuration: NodeConfiguration,
+                                        _ body: (BenchNode) async throws -> T) async throws -> T {
+        let directory = NSTemporaryDirectory() + "nex-bench-node-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let seedFile = directory + "/node.nk"
+        let identity = try NodeIdentity.load(seedFile: seedFile)
+        let configFile = directory + "/node.json"
+        try Data(try NexJSON.encode(configuration)).write(to: URL(fileURLWithPath: configFile))
+
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nex")
+        node.arguments = ["node", "up", "--server", url, "--config", configFile, "--node-seed", seedFile]
+        node.standardOutput = FileHandle.nullDevice
+        node.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/null"))
+        try node.run()
+        defer {
+            // SIGTERM: the node stops its workloads and agents; it must be gone before the server is.
+            node.terminate()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while node.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
+        }
+        return try await withNATSClient(try NATSClient.Configuration(url: url), logger: benchLogger("bench.client")) { client in
+            let nex = NexClient(client: client, timeout: .seconds(10), logger: benchLogger("bench.nexclient"))
+            try await waitUntil("the node") {
+                guard node.isRunning else { throw BenchError(code: .comparatorFailed, message: "nex node up exited") }
+                return try await nex.ping(node: identity.nodeID) != nil
+            }
+            return try await body(BenchNode(client: client, nex: nex, node: identity.nodeID, url: url))
+        }
+    }
+
     /// The default configuration with unsandboxed (or sandboxed) agents, duplicates allowed, the given pool
     /// and workload types.
     static func configuration(sandboxed: Bool = false, poolSize: Int, types: [WorkloadType] = [.native]) -> NodeConfiguration {

@@ -6,14 +6,16 @@ import NexAPI
 import NexNode
 import Synchronization
 
-/// Functions end to end through a real node and agent: the round trip of an echo function (JS, and a C
-/// WASI module) against the raw NATS round trip to a plain Swift responder on the same server, in the same
-/// run; and throughput with 32 concurrent requesters.
+/// Functions end to end through a real node (`nex node up`, a process of its own) and agent: the round trip of
+/// an echo function (JS, and a C WASI module) against the raw NATS round trip to a plain Swift responder on the
+/// same server, in the same run; and throughput with 32 concurrent requesters.
 enum FunctionBenchmarks {
     static let requests = 5_000
     static let warmup = 300
     static let concurrency = 32
     static let throughputWindow: Duration = .seconds(3)
+    /// The pause between latency blocks (see `Harness.interleavedLatency`).
+    static let blockPause: Duration = .milliseconds(5)
 
     static func all() -> [Benchmark] {
         [
@@ -32,8 +34,7 @@ enum FunctionBenchmarks {
                                              p99Name: nil)
                     let big = try WasmGuest.build(WasmGuests.bigSource())
                     let bigSubject = try await harness.deploy(big, name: "wasmbig", type: .wasm, trigger: "bench.wasmbig")
-                    let bigLatency = try await harness.latency(bigSubject, count: 500)
-                    let raw = try await harness.latency("bench.raw", count: 2_000)
+                    let (bigLatency, raw) = try await harness.interleavedLatency(bigSubject, reference: "bench.raw", count: 500)
                     context.report(name: "wasm.big", ours: bigLatency.p50Microseconds, ref: raw.p50Microseconds, unit: "us",
                                    refName: "raw NATS request round trip (module \(big.count / 1024) KiB)")
                 }
@@ -56,6 +57,39 @@ enum FunctionBenchmarks {
                 (try? await client.request([0x78], to: trigger, timeout: .seconds(1))) != nil
             }
             return trigger
+        }
+
+        /// Round trips to `subject` and to `reference` in alternating blocks of 250, so that both see the same
+        /// machine (on this shared 2-core machine, two phases one after the other were sometimes tens of percent
+        /// apart), with a pause before each block so that one target's after-work (the function's execution
+        /// reports, sent within 2 ms) does not fall into the other's block. The pause is short on purpose: after
+        /// 20 ms of idleness the next few hundred raw round trips ran ~20% faster than in a steady stream (the
+        /// function's did not), which would compare a cold-start artefact instead of steady states.
+        func interleavedLatency(_ subject: String, reference: String, count: Int) async throws -> (LatencySummary, LatencySummary) {
+            let payload = Array("hello function".utf8)
+            for _ in 0..<warmup {
+                _ = try await client.request(payload, to: subject, timeout: .seconds(10))
+                _ = try await client.request(payload, to: reference, timeout: .seconds(10))
+            }
+            var samples: [[Duration]] = [[], []]
+            let block = 250
+            var done = 0
+            while done < count {
+                let size = min(block, count - done)
+                for (index, target) in [subject, reference].enumerated() {
+                    try await Task.sleep(for: blockPause)
+                    for _ in 0..<size {
+                        let start = ContinuousClock.now
+                        _ = try await client.request(payload, to: target, timeout: .seconds(10))
+                        samples[index].append(ContinuousClock.now - start)
+                    }
+                }
+                done += size
+            }
+            guard let ours = LatencySummary(samples[0]), let theirs = LatencySummary(samples[1]) else {
+                throw BenchError(code: .comparatorFailed, message: "no samples")
+            }
+            return (ours, theirs)
         }
 
         func latency(_ subject: String, count: Int) async throws -> LatencySummary {
@@ -94,7 +128,7 @@ enum FunctionBenchmarks {
 
         func report(_ context: BenchContext, prefix: String, subject: String, refName: String,
                     p99Name: String? = "_p99") async throws {
-            let ours = try await latency(subject, count: requests)
+            let (ours, raw) = try await interleavedLatency(subject, reference: "bench.raw", count: requests)
             // The agent's own measure of each execution (function_exec_succeeded), to tell engine time from the
             // time around it: a separate, shorter pass, so that receiving the events does not load the timed one.
             let executions = try await client.subscribe(to: NexSubject.event(.default, .functionExecSucceeded).description)
@@ -111,7 +145,6 @@ enum FunctionBenchmarks {
                 let median = engineNanos.sorted()[engineNanos.count / 2]
                 FileHandle.standardError.write(Data("info: \(prefix).echo: median execution inside the agent \(Double(median) / 1000) µs over \(engineNanos.count)\n".utf8))
             }
-            let raw = try await latency("bench.raw", count: requests)
             context.report(name: "\(prefix).echo", ours: ours.p50Microseconds, ref: raw.p50Microseconds, unit: "us", refName: refName)
             if let p99Name {
                 context.report(name: "\(prefix).echo\(p99Name)", ours: ours.p99Microseconds, ref: raw.p99Microseconds, unit: "us",
@@ -128,9 +161,8 @@ enum FunctionBenchmarks {
 
     static func withFunctionNode(_ body: (Harness) async throws -> Void) async throws {
         try await withNATSServer(.init(jetStream: true)) { server in
-            let options = NexNode.Options(heartbeatInterval: .seconds(3600), lameDuckShutdownDelay: .seconds(3600), agentLogLevel: .error)
             let configuration = BenchNode.configuration(poolSize: 2, types: [.native, .v8, .wasm])
-            try await BenchNode.run(url: server.url, configuration: configuration, options: options) { bench in
+            try await BenchNode.runProcess(url: server.url, configuration: configuration) { bench in
                 try await bench.withRawResponder { try await body(Harness(bench: bench)) }
             }
         }

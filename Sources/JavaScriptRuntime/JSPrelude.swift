@@ -24,7 +24,8 @@ enum JSPrelude {
     static let evaluatorSource = "(function () { return eval(arguments[0]); })"
 
     /// A function expression `(native, workloadName, evaluate) => [run, check]`: `run(source, subject, payload)`
-    /// runs one invocation, `check()` (after it) tells whether the context may serve the next one.
+    /// runs one invocation and returns `[state, reply, error]` (filled in later for a promise), `check()` (after it)
+    /// tells whether the context may serve the next one.
     static let source = #"""
     (function (native, workloadName, evaluate) {
       'use strict';
@@ -186,15 +187,14 @@ enum JSPrelude {
         return s === undefined ? null : s;
       }
       function run(source, subject, payload) {
-        const st = { state: 0, value: null, error: '' };
-        const ok = v => { try { st.value = reply(v); st.state = 1; } catch (e) { fail(e); } };
-        const fail = e => { st.error = errorText(e); st.state = 2; };
+        // [state (0 pending, 1 replied, 2 failed), reply, error text]: read by index from the host.
+        const st = [0, null, ''];
+        const ok = v => { try { st[1] = reply(v); st[0] = 1; } catch (e) { fail(e); } };
+        const fail = e => { st[2] = errorText(e); st[0] = 2; };
         let fn;
         try { fn = evaluate(source); } catch (e) { fail(e); return st; }
         if (typeof fn !== 'function') {
-          st.error = 'the script\'s completion value is not a function (it is ' +
-            (fn === null ? 'null' : typeof fn) + ')';
-          st.state = 2;
+          fail('the script\'s completion value is not a function (it is ' + (fn === null ? 'null' : typeof fn) + ')');
           return st;
         }
         let result;

@@ -33,6 +33,7 @@ final class JSWorker: @unchecked Sendable {
     private var spent: Spent?
     private var invocation = InvocationState()
     private var idlePreparationFailed = false
+    private var restingResidentBytes = ResidentMemory.bytes()
 
     /// How often (in CPU time of JS execution) the watchdog looks at the clock and the memory.
     static let watchdogSlice = 0.01
@@ -174,6 +175,7 @@ final class JSWorker: @unchecked Sendable {
         }
         JSValueProtect(ctx, runner)
         JSValueProtect(ctx, check)
+        noteRestingMemory()
         return Prepared(ctx: ctx, runner: runner, check: check)
     }
 
@@ -189,6 +191,7 @@ final class JSWorker: @unchecked Sendable {
             let clean = JSObjectCallAsFunction(ctx, spent.prepared.check, nil, 0, nil, &exception)
             if let clean, exception == nil, invocation.stopped == nil, JSValueIsBoolean(ctx, clean), JSValueToBoolean(ctx, clean) {
                 prepared = spent.prepared
+                noteRestingMemory()
                 return
             }
         }
@@ -201,9 +204,16 @@ final class JSWorker: @unchecked Sendable {
         JSGlobalContextRelease(prepared.ctx)
     }
 
+    /// Starts the watchdog's clock. The memory baseline is the resident size measured when the context was last
+    /// readied (``noteRestingMemory()``), not now: reading it costs a system call on the trigger's path.
     private func beginInvocation() {
         invocation = InvocationState(
-            deadline: .now + context.limits.executionTimeout, residentBaseline: ResidentMemory.bytes(), stopped: nil)
+            deadline: .now + context.limits.executionTimeout, residentBaseline: restingResidentBytes, stopped: nil)
+    }
+
+    /// The resident size while no invocation runs on this worker, for the next invocation's memory limit.
+    private func noteRestingMemory() {
+        restingResidentBytes = ResidentMemory.bytes()
     }
 
     private func invoke(subject: String, payload: [UInt8]) -> Result<[UInt8], FunctionError> {
@@ -242,14 +252,14 @@ final class JSWorker: @unchecked Sendable {
             let message = JSValues.toString(ctx, exception) ?? "the function threw"
             return (.failure(FunctionError(code: .execution, message: message)), false)
         }
-        switch JSValues.number(ctx, JSValues.property(ctx, state, "state")) {
+        switch JSValues.number(ctx, JSObjectGetPropertyAtIndex(ctx, state, 0, nil)) {
         case 1:
-            let value = JSValues.property(ctx, state, "value")
+            let value = JSObjectGetPropertyAtIndex(ctx, state, 1, nil)
             if let text = JSValues.stringValue(ctx, value) { return (.success(Array(text.utf8)), true) }
             if let bytes = JSValues.bytes(ctx, value) { return (.success(bytes), true) }
             return (.success([]), true)
         case 2:
-            let message = JSValues.stringValue(ctx, JSValues.property(ctx, state, "error")) ?? "the function threw"
+            let message = JSValues.stringValue(ctx, JSObjectGetPropertyAtIndex(ctx, state, 2, nil)) ?? "the function threw"
             return (.failure(FunctionError(code: .execution, message: message)), true)
         default:
             if let stopped = stoppedError() { return (.failure(stopped), false) }

@@ -248,7 +248,7 @@ final class ClientCore: Sendable {
 
     // MARK: - Subscriptions
 
-    func subscribe(subject: String, queue: String?) throws -> SubscriptionState {
+    func subscribe(subject: String, queue: String?, handler: (@Sendable (NATSMessage) -> Void)? = nil) throws -> SubscriptionState {
         guard SubjectValidation.isValidPattern(subject) else {
             throw NATSError(.invalidSubject, "invalid subject '\(subject)'")
         }
@@ -264,7 +264,8 @@ final class ClientCore: Sendable {
             let sid = state.nextSID
             state.nextSID += 1
             let subscription = SubscriptionState(sid: sid, subject: subject, queue: queue, kind: .messages,
-                                                 limit: configuration.subscriptionBufferLimit, eventLoop: eventLoop)
+                                                 limit: configuration.subscriptionBufferLimit, eventLoop: eventLoop,
+                                                 handler: handler)
             state.subscriptions[sid] = subscription
             state.pending.writeSubscribe(sid: sid, subject: subject, queue: queue)
             return (subscription, Self.claimFlush(&state))

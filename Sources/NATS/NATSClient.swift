@@ -90,6 +90,15 @@ public final class NATSClient: Service, Sendable {
         NATSSubscription(state: try core.subscribe(subject: subject, queue: queue), client: self)
     }
 
+    /// Subscribes with `handler` called for every message, in order, on the connection's event loop thread —
+    /// no hop to a task, for consumers that hand messages on to threads of their own. The handler must return
+    /// quickly and never block: the connection reads nothing else meanwhile. The subscription yields no
+    /// messages; iterating it waits until it ends (unsubscribe, drain, close) and throws when the client gave up.
+    public func subscribe(to subject: String, queue: String? = nil,
+                          handler: @escaping @Sendable (NATSMessage) -> Void) async throws -> NATSSubscription {
+        NATSSubscription(state: try core.subscribe(subject: subject, queue: queue, handler: handler), client: self)
+    }
+
     /// Subscribes for the duration of `body`, unsubscribing when it returns or throws.
     public func withSubscription<T>(to subject: String, queue: String? = nil,
                                     _ body: (NATSSubscription) async throws -> T) async throws -> T {

@@ -95,6 +95,8 @@ final class SubscriptionState: Sendable {
     let queue: String?
     let kind: Kind
     let limit: NATSClient.SubscriptionBufferLimit
+    /// Called on the event loop for every message instead of buffering it (``NATSClient/subscribe(to:queue:handler:)``).
+    let handler: (@Sendable (NATSMessage) -> Void)?
     /// The connection's event loop, for waits with a timeout.
     let eventLoop: EventLoop
     let buffer = NIOLockedValueBox(Buffer())
@@ -109,8 +111,9 @@ final class SubscriptionState: Sendable {
     private let finishedFlag = Atomic<Bool>(false)
 
     init(sid: UInt64, subject: String, queue: String?, kind: Kind, limit: NATSClient.SubscriptionBufferLimit,
-         eventLoop: EventLoop) {
+         eventLoop: EventLoop, handler: (@Sendable (NATSMessage) -> Void)? = nil) {
         self.eventLoop = eventLoop
+        self.handler = handler
         self.sid = sid
         self.subject = subject
         self.queue = queue
@@ -123,6 +126,10 @@ final class SubscriptionState: Sendable {
     func commitStaged() -> Int {
         let staged = self.staged
         self.staged.removeAll(keepingCapacity: true)
+        if let handler {
+            for message in staged where !isFinished { handler(message) }
+            return 0
+        }
         var newlyDropped = 0
         var report = false
         let waiter: CheckedContinuation<Void, Error>? = buffer.withLockedValue { buffer in

@@ -121,10 +121,25 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
             return
         }
 
+        // Triggers go from the connection's event loop straight to the engine (no task in between); the reply
+        // goes out from the engine's thread; reports follow, coalesced by one task.
+        let executed = ExecutionBatcher()
+        let inFlight = InFlightLimit(maximum: Self.maximumInFlight)
+        let overflow = OverflowReporter(logger: logger)
         var subscriptions: [(pattern: String, subscription: NATSSubscription)] = []
         do {
             for pattern in request.triggerSubjects {
-                subscriptions.append((pattern, try await client.subscribe(to: pattern, queue: pattern)))
+                let subscription = try await client.subscribe(to: pattern, queue: pattern) { message in
+                    guard inFlight.tryAcquire() else {
+                        overflow.dropped(pattern: pattern)
+                        return
+                    }
+                    dispatch(message, pattern: pattern, engine: engine, client: client) { execution in
+                        executed.add(execution)
+                        inFlight.release()
+                    }
+                }
+                subscriptions.append((pattern, subscription))
             }
             try await client.flush()
         } catch {
@@ -139,7 +154,7 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
         let accepted = await session.accept(processGroup: nil, controls: WorkloadControls(
             stop: {
                 stopRequested.fire()
-                // Draining ends the trigger loops once the messages already received are handled.
+                // Draining ends the subscriptions once the messages already received are dispatched.
                 for (_, subscription) in triggerSubscriptions { try? await subscription.drain() }
             },
             disableRestarts: {}))
@@ -151,29 +166,14 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
         logger.debug("function ready", metadata: ["nex.triggers": "\(request.triggerSubjects)"])
 
         let reporter = ExecutionReporter(session: session, workloadID: request.workloadID)
-        // Reports follow replies, in completion order, coalesced by one task.
-        let executed = ExecutionBatcher()
-        let inFlight = InFlightLimit(maximum: Self.maximumInFlight)
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                while await executed.waitForExecutions() {
-                    // Let the executions that finish meanwhile join this report: one message to the node for
-                    // many triggers instead of one each.
-                    if !executed.isFinished { try? await Task.sleep(for: Self.reportCoalescing) }
-                    await reporter.report(executed.takeAll())
-                }
-            }
-            await withDiscardingTaskGroup { readers in
+            group.addTask { await reporter.run(executed, coalescing: Self.reportCoalescing) }
+            await withDiscardingTaskGroup { watchers in
                 for (pattern, subscription) in triggerSubscriptions {
-                    readers.addTask {
+                    watchers.addTask {
+                        // The handler consumes the messages: this only waits for the subscription's end.
                         do {
-                            for try await message in subscription {
-                                await inFlight.acquire()
-                                dispatch(message, pattern: pattern, engine: engine, client: client) { execution in
-                                    executed.add(execution)
-                                    inFlight.release()
-                                }
-                            }
+                            for try await _ in subscription {}
                         } catch {
                             logger.info("trigger subscription ended", metadata: ["nats.subject": "\(pattern)", "error": "\(error)"])
                         }
@@ -190,9 +190,10 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
                            message: "Function \(request.workloadName) stopped: \(outcome)")
     }
 
-    /// Invocations under way at once; later triggers wait in the subscription's bounded buffer (whose overflow
-    /// NATS reports as a slow consumer) instead of piling up in memory.
-    static let maximumInFlight = 256
+    /// Invocations queued or running at once; beyond, triggers are dropped (as a slow consumer's messages) rather
+    /// than piling up in memory — with a few worker threads, a deeper queue would only answer after requesters
+    /// gave up.
+    static let maximumInFlight = 1024
 
     /// How long executions are gathered before they are reported (events are at most this late).
     static let reportCoalescing: Duration = .milliseconds(2)
@@ -222,11 +223,10 @@ private struct Execution: Sendable {
     var outcome: Result<Duration, FunctionError>
 }
 
-/// Counts invocations in flight; `acquire` waits while `maximum` are.
+/// Counts invocations in flight (queued in the engine or running), up to `maximum`.
 private final class InFlightLimit: Sendable {
     private struct State {
         var count = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -237,30 +237,22 @@ private final class InFlightLimit: Sendable {
         self.maximum = maximum
     }
 
-    func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let admitted = state.withLock { state -> Bool in
-                if state.count < maximum {
-                    state.count += 1
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
-            }
-            if admitted { continuation.resume() }
+    /// Takes a place; false when all `maximum` are taken.
+    func tryAcquire() -> Bool {
+        state.withLock { state in
+            guard state.count < maximum else { return false }
+            state.count += 1
+            return true
         }
     }
 
-    /// Ends one invocation: its place goes to a waiter, if any.
     func release() {
-        let (next, idle) = state.withLock { state -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
-            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), []) }
+        let idle = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.count -= 1
-            guard state.count == 0 else { return (nil, []) }
+            guard state.count == 0 else { return [] }
             defer { state.idleWaiters = [] }
-            return (nil, state.idleWaiters)
+            return state.idleWaiters
         }
-        next?.resume()
         for waiter in idle { waiter.resume() }
     }
 
@@ -277,13 +269,65 @@ private final class InFlightLimit: Sendable {
     }
 }
 
+/// Triggers dropped because ``FunctionWorkloadRuntime/maximumInFlight`` invocations were already queued or
+/// running (as NATS drops a slow consumer's messages): counted, and logged once per burst.
+private final class OverflowReporter: Sendable {
+    private let logger: Logger
+    private let state = Mutex((dropped: 0, lastLog: ContinuousClock.Instant?.none))
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func dropped(pattern: String) {
+        let report = state.withLock { state -> Int? in
+            state.dropped += 1
+            let now = ContinuousClock.now
+            if let last = state.lastLog, now - last < .seconds(1) { return nil }
+            state.lastLog = now
+            defer { state.dropped = 0 }
+            return state.dropped
+        }
+        if let report {
+            logger.warning("function is overloaded: dropping triggers", metadata: [
+                "nats.subject": "\(pattern)", "nex.dropped": "\(report)", "nex.in_flight.max": "\(FunctionWorkloadRuntime.maximumInFlight)",
+            ])
+        }
+    }
+}
+
 /// Reports function executions to the node, which counts them and publishes their
 /// `function_exec_succeeded`/`_failed` events; failures also get an ERROR log line.
+///
+/// It runs on a thread of its own at a lower priority (nice +10) than the threads that serve triggers, and
+/// wakes at most once per coalescing window: encoding and sending reports gives way to the next trigger.
 private struct ExecutionReporter: Sendable {
     let session: WorkloadSession
     let workloadID: String
 
-    func report(_ executions: [Execution]) async {
+    /// Reports until `executions` is finished and empty.
+    func run(_ executions: ExecutionBatcher, coalescing: Duration) async {
+        let (seconds, attoseconds) = coalescing.components
+        let pause = useconds_t(seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                // On Linux the nice value is per thread and `who` 0 is the calling thread; raising one's own
+                // needs no privilege.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                while executions.waitForExecutions() {
+                    // Let the executions that finish meanwhile join this report: one message to the node for
+                    // many triggers instead of one each.
+                    if !executions.isFinished { usleep(pause) }
+                    report(executions.takeAll())
+                }
+                done.resume()
+            }
+            thread.name = "nex-reports"
+            thread.start()
+        }
+    }
+
+    private func report(_ executions: [Execution]) {
         var reports: [AgentFunctionExecution] = []
         reports.reserveCapacity(executions.count)
         for execution in executions {
@@ -293,70 +337,52 @@ private struct ExecutionReporter: Sendable {
                 reports.append(AgentFunctionExecution(workloadID: workloadID, triggerSubject: execution.trigger,
                                                       outcome: .succeeded(elapsedNanos: nanos)))
             case .failure(let error):
-                await session.log(.error, "Function execution failed: \(error.message)")
+                session.logNow(.error, "Function execution failed: \(error.message)")
                 reports.append(AgentFunctionExecution(workloadID: workloadID, triggerSubject: execution.trigger,
                                                       outcome: .failed(error.message)))
             }
         }
-        await session.executions(reports)
+        session.executions(reports)
     }
 }
 
-/// Finished invocations on their way to the reporter: the engines' threads add them, the reporter task takes
-/// everything gathered so far.
-private final class ExecutionBatcher: Sendable {
-    private struct State {
-        var pending: [Execution] = []
-        var waiter: CheckedContinuation<Void, Never>?
-        var finished = false
-    }
-
-    private let state = Mutex(State())
+/// Finished invocations on their way to the reporter: the engines' threads add them, the reporter's thread
+/// takes everything gathered so far.
+private final class ExecutionBatcher: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var pending: [Execution] = []
+    private var finished = false
 
     func add(_ execution: Execution) {
-        let waiter = state.withLock { state in
-            state.pending.append(execution)
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        condition.lock()
+        pending.append(execution)
+        if pending.count == 1 { condition.signal() }
+        condition.unlock()
     }
 
     /// No more executions come; the reporter ends once it took the last ones.
     func finish() {
-        let waiter = state.withLock { state in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
     }
 
-    var isFinished: Bool { state.withLock { $0.finished } }
+    var isFinished: Bool { condition.withLock { finished } }
 
-    /// Waits until there are executions to report (true) or there will be none (false).
-    func waitForExecutions() async -> Bool {
-        while true {
-            let ready = state.withLock { state -> Bool? in
-                if !state.pending.isEmpty { return true }
-                return state.finished ? false : nil
-            }
-            if let ready { return ready }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if !state.pending.isEmpty || state.finished { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        }
+    /// Blocks until there are executions to report (true) or there will be none (false).
+    func waitForExecutions() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty && !finished { condition.wait() }
+        return !pending.isEmpty
     }
 
     func takeAll() -> [Execution] {
-        state.withLock { state in
-            defer { state.pending = [] }
-            return state.pending
+        condition.withLock {
+            defer { pending = [] }
+            return pending
         }
     }
 }

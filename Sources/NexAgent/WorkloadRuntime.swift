@@ -124,10 +124,17 @@ final class WorkloadSession: Sendable {
                                 to: AgentSubjects.event(agent: publisher.agentID, type: .workloadRestarting))
     }
 
-    /// Function executions of this workload, for the node to count and announce.
-    func executions(_ executions: [AgentFunctionExecution]) async {
+    /// Function executions of this workload, for the node to count and announce; from any thread, without
+    /// suspending.
+    func executions(_ executions: [AgentFunctionExecution]) {
         guard isAccepted, !executions.isEmpty else { return }
-        await publisher.publish(executions, to: AgentSubjects.executions(agent: publisher.agentID))
+        publisher.publishNow(executions, to: AgentSubjects.executions(agent: publisher.agentID))
+    }
+
+    /// ``log(_:_:)`` from any thread, without suspending.
+    func logNow(_ level: NexLogLevel, _ text: String) {
+        publisher.publishNow(AgentLogEntry(workloadID: workloadID, level: level, text: text),
+                             to: AgentSubjects.logs(agent: publisher.agentID))
     }
 
     /// The workload is over for good. The first call wins; `workload_undeployed` is published only when
@@ -166,6 +173,15 @@ struct AgentPublisher: Sendable {
     func publish(_ value: some Encodable, to subject: String) async {
         do {
             try await client.publish(try NexJSON.encode(value), to: subject)
+        } catch {
+            logger.info("cannot publish", metadata: ["nats.subject": "\(subject)", "error": "\(error)"])
+        }
+    }
+
+    /// ``publish(_:to:)`` from any thread, without suspending (the caller bounds how much it sends).
+    func publishNow(_ value: some Encodable, to subject: String) {
+        do {
+            try client.publishNow(try NexJSON.encode(value), to: subject)
         } catch {
             logger.info("cannot publish", metadata: ["nats.subject": "\(subject)", "error": "\(error)"])
         }
