@@ -122,7 +122,7 @@ struct FunctionWorkloadRuntime: WorkloadRuntime {
         }
 
         // Triggers go from the connection's event loop straight to the engine (no task in between); the reply
-        // goes out from the engine's thread; reports follow, coalesced by one task.
+        // goes out from the engine's thread; reports follow, coalesced by the reporter's thread.
         let executed = ExecutionBatcher()
         let inFlight = InFlightLimit(maximum: Self.maximumInFlight)
         let overflow = OverflowReporter(logger: logger)
