@@ -4,8 +4,8 @@
 //
 // Swift defines before evaluating this: `__nexModuleBytes` (Uint8Array), `__nexEnv` (array of Uint8Array,
 // `KEY=value`), and the native functions `__nexClock(id) -> [sec, nsec] | null`, `__nexRandom(n) ->
-// Uint8Array`, `__nexSleep(ns)`, `__nexHost(op, ...args)`. The script defines `__nexCompile()` (checks and
-// compiles the module, returns an error string or null), `__nexRun(subject, stdin, timeoutMs)` and
+// Uint8Array`, `__nexSleep(ns)`, `__nexHost(op, ...args)`, `__nexInput()` and `__nexDone(...)`. The script defines
+// `__nexCompile()` (checks and compiles the module, returns an error string or null), `__nexRun()` and
 // `__nexRestore()`.
 //
 // Recycling (a module the rewriter found recyclable, see `Recyclability`): the first run keeps its instance
@@ -52,6 +52,13 @@ Output.prototype.append = function (bytes) {
     this.len = need;
 };
 Output.prototype.bytes = function () { return this.buf.subarray(0, this.len); };
+// Empties it for the next run; a buffer a large output grew is let go rather than kept for the worker's life.
+Output.prototype.reset = function () {
+    if (this.buf.length > 1 << 20) this.buf = new Uint8Array(4096);
+    this.len = 0;
+};
+// One pair per worker, reused run after run: Swift copies their bytes out (in `__nexDone`) before the next run.
+const STDOUT = new Output(), STDERR = new Output();
 
 function argList() { return [ARG0, S.subject]; }
 function sizesOf(list, countPtr, sizePtr) {
@@ -332,11 +339,18 @@ globalThis.__nexCompile = function (recyclable, snapshotLimit) {
     return null;
 };
 
-// Returns [status, detail, stdout, stderr, memoryBytes, growRefused, recycled]: status 0 = exited with code `detail`, 1 = trapped
-// (detail = the message), 2 = timed out, 3 = could not instantiate.
-globalThis.__nexRun = function (subject, stdin, timeoutMs) {
-    S = { subject: subject, stdin: stdin, stdinPos: 0, stdout: new Output(), stderr: new Output(),
-          exitCode: 0, memory: null, deadline: Date.now() + timeoutMs };
+// Takes its input from Swift (`__nexInput()` -> [subject, stdin, timeoutMs]) and hands the outcome back through
+// `__nexDone(status, detail, stdout, stderr, memoryBytes, growRefused, recycled)`: status 0 = exited with code
+// `detail`, 1 = trapped (detail = the message), 2 = timed out, 3 = could not instantiate. Both are native
+// functions called from here, so the whole run is one call from Swift into the context: every JSC C API call
+// inside it finds the VM's lock already held, where each call from outside takes and releases it (measured as
+// about a quarter of the worker's time per recycled run).
+globalThis.__nexRun = function () {
+    const input = __nexInput();
+    STDOUT.reset();
+    STDERR.reset();
+    S = { subject: input[0], stdin: input[1], stdinPos: 0, stdout: STDOUT, stderr: STDERR,
+          exitCode: 0, memory: null, deadline: Date.now() + input[2] };
     let status = 0, detail = 0;
     let instance;
     const recycled = kept !== null;
@@ -347,7 +361,9 @@ globalThis.__nexRun = function (subject, stdin, timeoutMs) {
         try {
             instance = new WebAssembly.Instance(module, imports);
         } catch (e) {
-            return [3, String(e), S.stdout.bytes(), S.stderr.bytes(), 0, false, false];
+            __nexDone(3, String(e), S.stdout.bytes(), S.stderr.bytes(), 0, false, false);
+            S = null;
+            return;
         }
         const table = instance.exports.__nex_tick_table;
         if (table) table.set(0, tickFunction);
@@ -363,15 +379,14 @@ globalThis.__nexRun = function (subject, stdin, timeoutMs) {
         else { status = 1; detail = String(e); }
     }
     const growFailed = instance.exports.__nex_grow_failed;
-    const result = [status, detail, S.stdout.bytes(), S.stderr.bytes(), S.memory ? S.memory.buffer.byteLength : 0,
-                    growFailed instanceof WebAssembly.Global && growFailed.value === 1, recycled];
+    __nexDone(status, detail, S.stdout.bytes(), S.stderr.bytes(), S.memory ? S.memory.buffer.byteLength : 0,
+              growFailed instanceof WebAssembly.Global && growFailed.value === 1, recycled);
     if (kept !== null) {
         // Only a run that ended as the guest meant it leaves a state the snapshot can undo for sure.
         const grown = kept.memory !== null && kept.memory.buffer.byteLength !== kept.snapshot.length;
         if (status === 0 && !grown) kept.dirty = true; else kept = null;
     }
     S = null;
-    return result;
 };
 })();
 """#

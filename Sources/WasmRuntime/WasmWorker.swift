@@ -31,6 +31,9 @@ final class WasmWorker {
     fileprivate var lastError: [UInt8] = []
     /// The running invocation's deadline (host calls never block past it).
     fileprivate var deadline = ContinuousClock.now
+    /// What `__nexInput()` hands the shim during `run`, and what `__nexDone` reported.
+    fileprivate var input: (subject: String, payload: [UInt8], timeoutMs: Double)?
+    fileprivate var outcome: WasmRunOutcome?
 
     init(context: FunctionContext) {
         _ = WasmWorker.configureJSC
@@ -75,6 +78,8 @@ final class WasmWorker {
         installNative(global, "__nexRandom", nativeRandom)
         installNative(global, "__nexSleep", nativeSleep)
         installNative(global, "__nexHost", nativeHost)
+        installNative(global, "__nexInput", nativeInput)
+        installNative(global, "__nexDone", nativeDone)
 
         var exception: JSValueRef?
         _ = evaluate(WasiShim.source, exception: &exception)
@@ -110,29 +115,14 @@ final class WasmWorker {
         lastError = []
         let (seconds, attoseconds) = timeout.components
         let timeoutMs = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-        var arguments: [JSValueRef?] = [makeBytes(Array(subject.utf8)), makeBytes(payload), JSValueMakeNumber(ctx, timeoutMs)]
+        input = (subject, payload, timeoutMs)
+        outcome = nil
+        defer { input = nil; outcome = nil }
+        // One call into the context; the shim fetches its input and reports the outcome through native calls.
         var exception: JSValueRef?
-        let value = JSObjectCallAsFunction(ctx, runFunction, nil, arguments.count, &arguments, &exception)
+        JSObjectCallAsFunction(ctx, runFunction, nil, 0, nil, &exception)
         if let exception { return .failure(FunctionError(code: .engine, message: string(exception))) }
-        guard let value, let array = JSValueToObject(ctx, value, nil) else {
-            return .failure(FunctionError(code: .engine, message: "the shim returned nothing"))
-        }
-        let status = Int(JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, array, 0, nil), nil))
-        let detail = JSObjectGetPropertyAtIndex(ctx, array, 1, nil)
-        let runStatus: WasmRunOutcome.Status = switch status {
-        case 0: .exited(UInt32(truncatingIfNeeded: Int64(JSValueToNumber(ctx, detail, nil))))
-        case 1: .trapped(string(detail))
-        case 2: .timedOut
-        default: .instantiationFailed(string(detail))
-        }
-        let outcome = WasmRunOutcome(
-            status: runStatus,
-            stdout: bytes(JSObjectGetPropertyAtIndex(ctx, array, 2, nil)) ?? [],
-            stderr: bytes(JSObjectGetPropertyAtIndex(ctx, array, 3, nil)) ?? [],
-            memoryBytes: Int(JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, array, 4, nil), nil)),
-            growRefused: JSValueToBoolean(ctx, JSObjectGetPropertyAtIndex(ctx, array, 5, nil)),
-            recycled: JSValueToBoolean(ctx, JSObjectGetPropertyAtIndex(ctx, array, 6, nil))
-        )
+        guard let outcome else { return .failure(FunctionError(code: .engine, message: "the shim reported no outcome")) }
         // Dead instances hold linear memory until collected; collect at our pace, not at the next trigger's.
         if outcome.memoryBytes > 32 << 20 { JSGarbageCollect(ctx) }
         return .success(outcome)
@@ -205,6 +195,19 @@ final class WasmWorker {
             bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
         }
         return array
+    }
+
+    func makeBytes(_ text: String.UTF8View) -> JSObjectRef? {
+        if let array = text.withContiguousStorageIfAvailable({ utf8 -> JSObjectRef? in
+            let array = JSObjectMakeTypedArray(ctx, kJSTypedArrayTypeUint8Array, utf8.count, nil)
+            if !utf8.isEmpty, let pointer = JSObjectGetTypedArrayBytesPtr(ctx, array, nil) {
+                pointer.copyMemory(from: utf8.baseAddress!, byteCount: utf8.count)
+            }
+            return array
+        }) {
+            return array
+        }
+        return makeBytes(Array(text))
     }
 
     /// The bytes of a Uint8Array. The shim passes only arrays that start at offset 0 of their buffer.
@@ -309,6 +312,40 @@ private func nativeSleep(_ ctx: JSContextRef?, _ function: JSObjectRef?, _ this:
     var request = timespec(tv_sec: Int(nanoseconds / 1e9), tv_nsec: Int(nanoseconds.truncatingRemainder(dividingBy: 1e9)))
     var remaining = timespec()
     while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    return JSValueMakeUndefined(ctx)
+}
+
+/// `__nexInput()`: the running invocation's `[subject, stdin, timeoutMs]`.
+private func nativeInput(_ ctx: JSContextRef?, _ function: JSObjectRef?, _ this: JSObjectRef?, _ count: Int,
+                         _ arguments: UnsafePointer<JSValueRef?>?, _ exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef? {
+    let worker = WasmWorker.from(function)
+    guard let input = worker.input else { return JSValueMakeNull(ctx) }
+    var parts: [JSValueRef?] = [worker.makeBytes(input.subject.utf8), worker.makeBytes(input.payload),
+                                JSValueMakeNumber(ctx, input.timeoutMs)]
+    return JSObjectMakeArray(ctx, parts.count, &parts, nil)
+}
+
+/// `__nexDone(status, detail, stdout, stderr, memoryBytes, growRefused, recycled)`: the run's outcome (see the shim).
+/// The bytes are copied out here: the shim reuses its output buffers.
+private func nativeDone(_ ctx: JSContextRef?, _ function: JSObjectRef?, _ this: JSObjectRef?, _ count: Int,
+                        _ arguments: UnsafePointer<JSValueRef?>?, _ exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef? {
+    let worker = WasmWorker.from(function)
+    func argument(_ index: Int) -> JSValueRef? { worker.argument(index, count, arguments) }
+    let detail = argument(1)
+    let status: WasmRunOutcome.Status = switch Int(worker.number(argument(0))) {
+    case 0: .exited(UInt32(truncatingIfNeeded: Int64(worker.number(detail))))
+    case 1: .trapped(worker.string(detail))
+    case 2: .timedOut
+    default: .instantiationFailed(worker.string(detail))
+    }
+    worker.outcome = WasmRunOutcome(
+        status: status,
+        stdout: worker.bytes(argument(2)) ?? [],
+        stderr: worker.bytes(argument(3)) ?? [],
+        memoryBytes: Int(worker.number(argument(4))),
+        growRefused: JSValueToBoolean(ctx, argument(5)),
+        recycled: JSValueToBoolean(ctx, argument(6))
+    )
     return JSValueMakeUndefined(ctx)
 }
 

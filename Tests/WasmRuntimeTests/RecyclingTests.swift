@@ -251,4 +251,37 @@ struct RecyclingTests {
         #expect(String(decoding: try await run(engine, subject: "s", payload: []), as: UTF8.self) == first)
         await engine.shutdown()
     }
+
+    /// The shim reuses its stdout and stderr buffers from run to run: each run's output is exactly its own,
+    /// after a huge output, a failed run and output on both streams.
+    @Test func eachRunGetsExactlyItsOwnOutput() throws {
+        var large = [UInt8]()
+        large.reserveCapacity(8 << 20)
+        for i in 0..<8192 {
+            for j in 0..<1024 { large.append(UInt8(truncatingIfNeeded: i &* 31 &+ j)) }
+        }
+        try withWorker(try Guests.modes.get()) { worker, _ in
+            for round in 0..<2 {
+                let big = try worker.runOnce("large")
+                #expect(big.status == .exited(0))
+                #expect(big.stdout.count == large.count)
+                let sameBytes = big.stdout == large // not inside #expect: a failure would print both 8 MiB arrays
+                #expect(sameBytes)
+                #expect(big.stderr.isEmpty)
+                let small = try worker.runOnce("writes")
+                #expect(text(small) == "w0;w1;w2;w3;w4;")
+                #expect(small.stderr.isEmpty)
+                let both = try worker.runOnce("stderr")
+                #expect(text(both) == "ok")
+                #expect(String(decoding: both.stderr, as: UTF8.self) == "first line\nsecond line\npartial")
+                let failed = try worker.runOnce("trap")
+                #expect(text(failed) == "not a reply")
+                let echo = try worker.runOnce("e\(round)", payload: Array("payload ".utf8))
+                #expect(echo.status == .exited(0))
+                #expect(text(echo) == "payload e\(round)")
+                #expect(echo.stderr.isEmpty)
+                #expect(try worker.runOnce("empty").stdout.isEmpty)
+            }
+        }
+    }
 }
