@@ -49,6 +49,15 @@ struct GoJSONTests {
         #expect(try encodeText(Outer()) == #"{"inner":{"list":[1,-2,9223372036854775807],"flag":true,"ratio":2},"names":["x","y"],"empty":[]}"#)
     }
 
+    @Test("large arrays and objects keep every member in order (built in place)")
+    func largeContainers() throws {
+        let numbers = Array(0..<20_000)
+        #expect(try encodeText(numbers) == "[" + numbers.map(String.init).joined(separator: ",") + "]")
+        let map = Dictionary(uniqueKeysWithValues: (0..<5_000).map { ("k\($0)", $0) })
+        let decoded = try JSONSerialization.jsonObject(with: Data(NexJSON.encode(map))) as? [String: Int]
+        #expect(decoded == map)
+    }
+
     @Test("non-finite numbers are an encoding error, as in Go")
     func nonFinite() {
         struct Bad: Encodable { var value = Double.nan }

@@ -48,6 +48,9 @@ struct GoJSONEncoder {
             let child = Slot()
             switch content {
             case .object(var keys, var members):
+                // Drop the enum's references first, so the appends below mutate in place instead of copying
+                // (otherwise building an object or array of n members costs O(n²)).
+                content = .empty
                 // Re-encoding a key replaces the value but keeps its first position, like a struct field.
                 if members[key] == nil { keys.append(key) }
                 members[key] = child
@@ -71,6 +74,7 @@ struct GoJSONEncoder {
         func appendElement() -> Slot {
             let child = Slot()
             if case .array(var elements) = content {
+                content = .empty // as in `child(forKey:)`: append in place
                 elements.append(child)
                 content = .array(elements)
             } else {
