@@ -14,8 +14,10 @@ enum FunctionBenchmarks {
     static let warmup = 300
     static let concurrency = 32
     static let throughputWindow: Duration = .seconds(3)
-    /// The pause between latency blocks (see `Harness.interleavedLatency`).
-    static let blockPause: Duration = .milliseconds(5)
+    /// Counted round trips per latency block, and the uncounted ones that start each block (see
+    /// `Harness.interleavedLatency`).
+    static let blockSize = 500
+    static let blockSettle = 40
 
     static func all() -> [Benchmark] {
         [
@@ -59,12 +61,12 @@ enum FunctionBenchmarks {
             return trigger
         }
 
-        /// Round trips to `subject` and to `reference` in alternating blocks of 250, so that both see the same
-        /// machine (on this shared 2-core machine, two phases one after the other were sometimes tens of percent
-        /// apart), with a pause before each block so that one target's after-work (the function's execution
-        /// reports, sent within 2 ms) does not fall into the other's block. The pause is short on purpose: after
-        /// 20 ms of idleness the next few hundred raw round trips ran ~20% faster than in a steady stream (the
-        /// function's did not), which would compare a cold-start artefact instead of steady states.
+        /// Round trips to `subject` and to `reference` in alternating blocks, so that both see the same machine (on
+        /// this shared 2-core machine, two phases one after the other were sometimes tens of percent apart). The
+        /// first ``blockSettle`` round trips of each block are not counted: they overlap the previous block's
+        /// after-work (the function's execution reports, sent within 2 ms). There is no pause between blocks: after
+        /// even a few milliseconds of idleness the next raw round trips ran faster than in a steady stream (20%
+        /// after 20 ms), which would compare a restart artefact instead of steady states.
         func interleavedLatency(_ subject: String, reference: String, count: Int) async throws -> (LatencySummary, LatencySummary) {
             let payload = Array("hello function".utf8)
             for _ in 0..<warmup {
@@ -72,19 +74,15 @@ enum FunctionBenchmarks {
                 _ = try await client.request(payload, to: reference, timeout: .seconds(10))
             }
             var samples: [[Duration]] = [[], []]
-            let block = 250
-            var done = 0
-            while done < count {
-                let size = min(block, count - done)
+            while samples[1].count < count {
+                let counted = min(blockSize, count - samples[1].count)
                 for (index, target) in [subject, reference].enumerated() {
-                    try await Task.sleep(for: blockPause)
-                    for _ in 0..<size {
+                    for round in 0..<(blockSettle + counted) {
                         let start = ContinuousClock.now
                         _ = try await client.request(payload, to: target, timeout: .seconds(10))
-                        samples[index].append(ContinuousClock.now - start)
+                        if round >= blockSettle { samples[index].append(ContinuousClock.now - start) }
                     }
                 }
-                done += size
             }
             guard let ours = LatencySummary(samples[0]), let theirs = LatencySummary(samples[1]) else {
                 throw BenchError(code: .comparatorFailed, message: "no samples")
