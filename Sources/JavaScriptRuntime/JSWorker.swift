@@ -6,12 +6,12 @@ import NexHostServices
 /// One worker thread: a JavaScriptCore VM (context group) of its own, used only from this thread.
 ///
 /// Every invocation starts from the same clean global state, and nothing one invocation does is visible to the
-/// next. Creating a context (with the prelude, and its built-ins frozen) costs a millisecond or so, far more than a
+/// next. Creating a context (with the prelude, and its built-ins frozen) costs a few milliseconds, far more than a
 /// trigger's budget, so a context serves invocation after invocation as long as it is provably as prepared:
 /// the guest's script runs as `eval` code inside a function (its top-level declarations are that call's locals), the
-/// built-ins are frozen, and after each invocation the prelude's `check()` compares the global object with its
-/// prepared state and clears RegExp's legacy statics. A context that fails the check, or whose invocation was
-/// stopped, is released and a fresh one takes its place (prepared while the worker idles). See
+/// built-ins are frozen, and after each invocation the prelude's `check()` deletes the globals the invocation added,
+/// clears RegExp's legacy statics and says whether anything else changed. A context that fails the check, or whose
+/// invocation was stopped, is released and a fresh one takes its place (prepared while the worker idles). See
 /// docs/javascript-functions.md, "Isolation".
 ///
 /// Limits: JSC's execution time limit (CPU time of this thread) calls ``watchdogTick()`` every
@@ -42,7 +42,7 @@ final class JSWorker: @unchecked Sendable {
 
     private struct Prepared {
         var ctx: JSGlobalContextRef
-        /// `run(source, subject, payload)` → `{state, value, error}`.
+        /// `run(source, subject, payload)` → `[state, reply, error]`.
         var runner: JSObjectRef
         /// `check()` → whether the context is still exactly as prepared.
         var check: JSObjectRef

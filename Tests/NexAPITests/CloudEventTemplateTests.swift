@@ -47,3 +47,17 @@ import Testing
         #expect(seen.count == 1000)
     }
 }
+
+@Suite struct AgentFunctionExecutionTests {
+    @Test func batchesRoundTripWithSnakeCaseMembers() throws {
+        let batch = [
+            AgentFunctionExecution(workloadID: "W1", triggerSubject: "orders.>", outcome: .succeeded(elapsedNanos: 12_345)),
+            AgentFunctionExecution(workloadID: "W1", triggerSubject: "orders.>", outcome: .failed("TypeError: boom")),
+        ]
+        let json = try NexJSON.encode(batch)
+        // Go's writer escapes `>` (HTML-safe); the decoder reads it back.
+        #expect(String(decoding: json, as: UTF8.self) == #"[{"workload_id":"W1","trigger_subject":"orders.\u003e","elapsed_nanos":12345},"#
+            + #"{"workload_id":"W1","trigger_subject":"orders.\u003e","error":"TypeError: boom"}]"#)
+        #expect(try NexJSON.decode([AgentFunctionExecution].self, from: json) == batch)
+    }
+}

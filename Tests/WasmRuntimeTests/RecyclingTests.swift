@@ -72,6 +72,17 @@ private extension WasmWorker {
 
 private func text(_ outcome: WasmRunOutcome) -> String { String(decoding: outcome.stdout, as: UTF8.self) }
 
+/// Runs `worker` `runs` times: each run exits 0 with `expected` on stdout from a fresh instance.
+private func expectFreshInstances(_ worker: WasmWorker, runs: Int, reply expected: String,
+                                  sourceLocation: SourceLocation = #_sourceLocation) throws {
+    for _ in 0..<runs {
+        let outcome = try worker.runOnce("s")
+        #expect(outcome.status == .exited(0), sourceLocation: sourceLocation)
+        #expect(text(outcome) == expected, sourceLocation: sourceLocation)
+        #expect(!outcome.recycled, sourceLocation: sourceLocation)
+    }
+}
+
 @Suite("Wasm instance recycling", .timeLimit(.minutes(5)))
 struct RecyclingTests {
     @Test func cGuestSeesTheInitialStateOnEveryRun() throws {
@@ -150,11 +161,7 @@ struct RecyclingTests {
         """#)
         try withWorker(module) { worker, recyclability in
             #expect(recyclability == .recyclable)
-            for _ in 0..<5 {
-                let outcome = try worker.runOnce("s")
-                #expect(text(outcome) == "A2")
-                #expect(!outcome.recycled)
-            }
+            try expectFreshInstances(worker, runs: 5, reply: "A2")
         }
     }
 
@@ -213,11 +220,7 @@ struct RecyclingTests {
         """#)
         try withWorker(module) { worker, recyclability in
             #expect(recyclability == .notRecyclable("the code uses table.set"))
-            for _ in 0..<3 {
-                let outcome = try worker.runOnce("s")
-                #expect(text(outcome) == "A")
-                #expect(!outcome.recycled)
-            }
+            try expectFreshInstances(worker, runs: 3, reply: "A")
         }
     }
 
@@ -236,11 +239,7 @@ struct RecyclingTests {
         """#)
         try withWorker(module) { worker, recyclability in
             #expect(recyclability == .notRecyclable("the code uses data.drop"))
-            for _ in 0..<3 {
-                let outcome = try worker.runOnce("s")
-                #expect(outcome.status == .exited(0))
-                #expect(text(outcome) == "P")
-            }
+            try expectFreshInstances(worker, runs: 3, reply: "P")
         }
     }
 
