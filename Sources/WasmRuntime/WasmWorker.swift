@@ -62,7 +62,7 @@ final class WasmWorker {
     /// The largest linear memory a recycled instance restores from its snapshot. Copying is linear in the
     /// memory's size while a fresh instance's memory starts out as untouched zero pages, so past a few MiB
     /// a fresh instance is likely the cheaper clean state. A chosen bound, not a measured crossover; a wasi-libc
-    /// C module starts with 128 KiB (the echo's restore costs ~8–10 µs), a Rust one with ~1.1 MiB.
+    /// C module starts with 128 KiB (the echo's restore costs ≈1.4 µs), a Rust one with ~1.1 MiB.
     static let maxSnapshotBytes = 4 << 20
 
     /// Installs the shim and compiles the module; returns the engine's reason when it is not a usable
