@@ -224,7 +224,7 @@ private struct Execution: Sendable {
 }
 
 /// Counts invocations in flight (queued in the engine or running), up to `maximum`.
-private final class InFlightLimit: Sendable {
+final class InFlightLimit: Sendable {
     private struct State {
         var count = 0
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
