@@ -448,24 +448,7 @@ final class JSWorker: @unchecked Sendable {
         guard let services = context.hostServices else {
             return .failure(HostServiceError(code: .disabled, message: "host services are not available"))
         }
-        let remaining = invocation.deadline - .now
-        guard remaining > .zero else {
-            invocation.stopped = .timeout
-            return .failure(HostServiceError(code: .timeout, message: "execution timed out"))
-        }
-        let box = HostCallBox()
-        Task {
-            let result: Result<HostValue, HostServiceError>
-            do throws(HostServiceError) {
-                result = .success(try await body(services))
-            } catch {
-                result = .failure(error)
-            }
-            box.finish(result)
-        }
-        let nanoseconds = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
-        guard box.semaphore.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .success,
-              let result = box.result else {
+        guard let result = waitForHostCall(services, until: invocation.deadline, body) else {
             invocation.stopped = .timeout
             return .failure(HostServiceError(code: .timeout, message: "execution timed out"))
         }
@@ -503,19 +486,6 @@ private enum HostValue: Sendable {
             return JSValues.array(ctx, [JSValueMakeNumber(ctx, Double(response.status)), JSValues.string(ctx, headers), body])
         }
     }
-}
-
-private final class HostCallBox: @unchecked Sendable {
-    let semaphore = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var stored: Result<HostValue, HostServiceError>?
-
-    func finish(_ result: Result<HostValue, HostServiceError>) {
-        lock.withLock { stored = result }
-        semaphore.signal()
-    }
-
-    var result: Result<HostValue, HostServiceError>? { lock.withLock { stored } }
 }
 
 /// The process's resident set size, read from /proc/self/statm (a few microseconds; no allocation).

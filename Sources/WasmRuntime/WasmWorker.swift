@@ -162,28 +162,10 @@ final class WasmWorker {
         guard let services = context.hostServices else {
             return .failed(HostServiceError(code: .disabled, message: "this node offers no host services"))
         }
-        let box = ResultBox<T>()
-        let semaphore = DispatchSemaphore(value: 0)
-        let task = Task {
-            let result: Result<T, HostServiceError>
-            do throws(HostServiceError) {
-                result = .success(try await operation(services))
-            } catch {
-                result = .failure(error)
-            }
-            box.set(result)
-            semaphore.signal()
-        }
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        let (seconds, attoseconds) = max(remaining, .zero).components
-        let nanos = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        if semaphore.wait(timeout: .now() + .nanoseconds(nanos)) == .timedOut {
-            task.cancel()
-            return .timedOut
-        }
-        switch box.get()! {
-        case .success(let value): return .value(value)
-        case .failure(let error): return .failed(error)
+        switch waitForHostCall(services, until: deadline, operation) {
+        case .success(let value)?: return .value(value)
+        case .failure(let error)?: return .failed(error)
+        case nil: return .timedOut
         }
     }
 
@@ -259,13 +241,6 @@ enum HostCallResult<T> {
     case value(T)
     case failed(HostServiceError)
     case timedOut
-}
-
-private final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<T, HostServiceError>?
-    func set(_ value: Result<T, HostServiceError>) { lock.withLock { result = value } }
-    func get() -> Result<T, HostServiceError>? { lock.withLock { result } }
 }
 
 // MARK: - Callbacks (C function pointers: they find their worker through the function object's private data)
