@@ -334,12 +334,9 @@ final class WorkloadManager: Sendable {
             switch execution.outcome {
             case .succeeded(let nanos):
                 let event = { (id: String, time: GoTime, nanos: Int64) in
-                    NexCloudEvent(id: id, source: "\(self.nodeID)-\(record.id)", type: .functionExecSucceeded, time: time,
-                                  data: FunctionExecSucceededEvent(
-                                      workloadID: record.id.rawValue, workloadName: record.name.rawValue,
-                                      namespace: record.namespace.rawValue, triggerSubject: execution.triggerSubject,
-                                      elapsedNanos: nanos),
-                                  extensions: [NexCloudEvent<FunctionExecSucceededEvent>.namespaceExtension: record.namespace.rawValue])
+                    self.workloadEvent(.functionExecSucceeded, FunctionExecSucceededEvent(
+                        workloadID: record.id.rawValue, workloadName: record.name.rawValue, namespace: record.namespace.rawValue,
+                        triggerSubject: execution.triggerSubject, elapsedNanos: nanos), of: record, id: id, time: time)
                 }
                 let template = succeededTemplates.withLock { templates -> CloudEventTemplate? in
                     let key = "\(record.id) \(execution.triggerSubject)"
@@ -351,12 +348,7 @@ final class WorkloadManager: Sendable {
                 }
                 let bytes = template?.encode(id: CloudEventID.random(), time: .now(), number: nanos)
                     ?? (try? NexJSON.encode(event(CloudEventID.random(), .now(), nanos)))
-                guard let bytes else { continue }
-                do {
-                    try await control.publish(bytes, to: NexSubject.event(record.namespace, .functionExecSucceeded).description)
-                } catch {
-                    logger.warning("Cannot publish event", metadata: ["nex.event.type": "function_exec_succeeded", "nex.error": "\(error)"])
-                }
+                await publishEvent(bytes, .functionExecSucceeded, of: record)
             case .failed(let error):
                 await publishWorkloadEvent(.functionExecFailed, FunctionExecFailedEvent(
                     workloadID: record.id.rawValue, workloadName: record.name.rawValue, namespace: record.namespace.rawValue,
@@ -646,9 +638,20 @@ final class WorkloadManager: Sendable {
     // MARK: - Plumbing
 
     private func publishWorkloadEvent<Data: Codable & Sendable>(_ type: NexEventType, _ data: Data, of record: WorkloadRecord) async {
-        let event = NexCloudEvent(id: CloudEventID.random(), source: "\(nodeID)-\(record.id)", type: type, time: .now(),
-                                  data: data, extensions: [NexCloudEvent<Data>.namespaceExtension: record.namespace.rawValue])
-        guard let bytes = try? NexJSON.encode(event) else { return }
+        let event = workloadEvent(type, data, of: record, id: CloudEventID.random(), time: .now())
+        await publishEvent(try? NexJSON.encode(event), type, of: record)
+    }
+
+    /// A CloudEvent about `record`: `source` `{node}-{workload}` and the workload's namespace extension, as 0.x.
+    private func workloadEvent<Data: Codable & Sendable>(_ type: NexEventType, _ data: Data, of record: WorkloadRecord,
+                                                         id: String, time: GoTime) -> NexCloudEvent<Data> {
+        NexCloudEvent(id: id, source: "\(nodeID)-\(record.id)", type: type, time: time, data: data,
+                      extensions: [NexCloudEvent<Data>.namespaceExtension: record.namespace.rawValue])
+    }
+
+    /// Publishes an encoded event on `$NEX.events.{namespace}.{type}` (nothing when it could not be encoded).
+    private func publishEvent(_ bytes: [UInt8]?, _ type: NexEventType, of record: WorkloadRecord) async {
+        guard let bytes else { return }
         do {
             try await control.publish(bytes, to: NexSubject.event(record.namespace, type).description)
         } catch {
