@@ -106,7 +106,9 @@ import Glibc
             #expect(stopped.stopped)
             #expect(stopped.message == "terminated by signal \(SIGKILL)")
             #expect(!isAlive(leaderPID))
-            #expect(!isAlive(grandchildPID))
+            // The group got SIGKILL; the grandchild (reparented, not ours to reap) finishes dying on its own time,
+            // which a loaded machine has been seen to stretch past this line.
+            try await waitUntil("the grandchild to die") { !isAlive(grandchildPID) }
             #expect(node.events(.workloadUndeployed, "w3").isEmpty)
         }
     }
